@@ -1,0 +1,61 @@
+//! Links corral-core into a `#![no_std]`, `#![no_main]` binary without a global allocator.
+//! Everything is reachable from `_start`, so the linker keeps it.
+#![no_std]
+#![no_main]
+
+use core::ops::ControlFlow;
+use core::panic::PanicInfo;
+
+use corral_core::{
+    Counter, Desc, DynamicFamily, FamilyInfo, Histogram, IntGauge, Registry, SeriesLabels,
+    ShardedCounter, TypedFamily, Value, Visitor, buckets,
+};
+
+corral_core::label_enum! { enum Port: "port" { Uart = "uart", Spi = "spi" } }
+
+static REGISTRY: Registry<8> = Registry::new();
+static FRAMES: Counter = Counter::new();
+static TEMPERATURE: IntGauge = IntGauge::new();
+static LATENCY: Histogram<14> = Histogram::new(buckets::LATENCY_MS);
+static BYTES: TypedFamily<Counter, Port, 2> = TypedFamily::new();
+static ERRORS: DynamicFamily<Counter, 1, 8, 24> = DynamicFamily::new(["kind"]);
+static WAKEUPS: ShardedCounter<2> = ShardedCounter::new();
+
+/// Sums every counter sample, so the visit's result is used.
+struct Sum(u64);
+
+impl Visitor for Sum {
+    fn series(&mut self, _: &FamilyInfo<'_>, labels: &SeriesLabels<'_>, value: &Value<'_>) -> ControlFlow<()> {
+        self.0 += labels.iter().count() as u64;
+        if let Value::Counter(v) = value {
+            self.0 += v;
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn _start() -> ! {
+    let _ = REGISTRY.register(Desc::new("frames_total", "Frames"), &FRAMES);
+    let _ = REGISTRY.register(Desc::new("temperature_celsius", "Temperature"), &TEMPERATURE);
+    let _ = REGISTRY.register(Desc::new("latency_ms", "Latency").with_unit("ms"), &LATENCY);
+    let _ = REGISTRY.register(Desc::new("bytes_total", "Bytes by port"), &BYTES);
+    let _ = REGISTRY.register(Desc::new("errors_total", "Errors by kind"), &ERRORS);
+    let _ = REGISTRY.register(Desc::new("wakeups_total", "Wakeups"), &WAKEUPS);
+    FRAMES.inc();
+    TEMPERATURE.set(21);
+    LATENCY.observe(3.5);
+    BYTES.with_labels(Port::Spi).inc_by(64);
+    ERRORS.with_labels(["crc"]).inc();
+    WAKEUPS.inc();
+    let mut sum = Sum(0);
+    REGISTRY.visit(&mut sum);
+    loop {
+        core::hint::black_box(sum.0);
+    }
+}
+
+#[panic_handler]
+fn panic(_: &PanicInfo<'_>) -> ! {
+    loop {}
+}

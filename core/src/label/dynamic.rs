@@ -1,0 +1,501 @@
+//! Dynamic string labels: a fixed-capacity, insert-only, open-addressed table.
+//!
+//! Each series lives in one cache-padded slot holding its metric cell, a state word and
+//! its label values (encoded, see [`encoded`](super::encoded)). A lookup hashes the values,
+//! probes linearly from the hash's home slot, and either finds the series or claims the
+//! first empty slot for it. Slots are never freed or moved, so a reader holds no lock and
+//! a handle stays valid forever.
+//!
+//! Slot state machine (one `AtomicU32`: a 30-bit hash tag above a 2-bit status):
+//!
+//! ```text
+//!   EMPTY ──CAS (Acquire)──► WRITING(tag) ──store (Release)──► READY(tag)
+//! ```
+//!
+//! Only the thread whose compare-and-swap moved a slot out of EMPTY writes its key; it
+//! publishes READY with `Release` after the last byte, and readers compare the key only
+//! after loading READY with `Acquire`. A reader that meets WRITING with its own tag may be
+//! racing an insert of the same label values, so it waits — a bounded spin, after which it
+//! gives up and records into the overflow series rather than risk spinning forever against
+//! a preempted writer (or the code an interrupt handler interrupted).
+
+use core::hash::{BuildHasher, Hasher};
+use core::ops::ControlFlow;
+
+use foldhash::fast::FixedState;
+
+use crate::collect::{Collect, OverflowTally, SeriesSink};
+use crate::error::{LabelError, OverflowCounts, Reason};
+use crate::label::encoded::{self, EncodedValues};
+use crate::macros::{const_fn, fresh_array};
+use crate::metric::{HistogramCells, Metric, MetricKind, check_bounds, init_metric};
+use crate::pad::CachePadded;
+use crate::registry::{Limits, RegistryConfig};
+use crate::sync::{AtomicPtr, AtomicU32, AtomicUsize, Ordering, UnsafeCell, spin_loop};
+use crate::visit::SeriesLabels;
+
+/// The hasher core uses by default: foldhash with a fixed seed. It needs no allocator and
+/// no entropy source, so it links on every target; `corral-std` swaps in per-process random
+/// seeds for label values that come from untrusted input.
+pub type DefaultHashBuilder = FixedState;
+
+/// The fixed seed of [`DefaultHashBuilder`] in [`DynamicFamily::new`].
+const DEFAULT_SEED: u64 = 0x636f_7272_616c_5f31;
+
+const EMPTY: u32 = 0;
+const WRITING: u32 = 1;
+const READY: u32 = 2;
+const STATUS: u32 = 0b11;
+
+/// How many times a reader re-checks a slot another thread is writing before giving up.
+#[cfg(not(corral_loom))]
+const SPIN_LIMIT: u32 = 1 << 14;
+#[cfg(corral_loom)]
+const SPIN_LIMIT: u32 = 2;
+
+#[repr(C)]
+struct Slot<M, const KEY_BYTES: usize> {
+    metric: M,
+    state: AtomicU32,
+    key: UnsafeCell<[u8; KEY_BYTES]>,
+}
+
+// SAFETY: the only non-`Sync` field is `key`, and no access to it races:
+// - it is written only by the one thread whose CAS moved `state` from EMPTY to WRITING,
+//   and only before that thread stores READY with `Release`;
+// - it is read only after `state` was loaded as READY with `Acquire`, which orders the read
+//   after every write to it;
+// - once READY, `state` never changes again, so the key is never written after that.
+unsafe impl<M: Sync, const KEY_BYTES: usize> Sync for Slot<M, KEY_BYTES> {}
+
+impl<M: Metric, const KEY_BYTES: usize> Slot<M, KEY_BYTES> {
+    const_fn! {
+        const fn new() -> Self {
+            Self {
+                metric: init_metric!(M),
+                state: AtomicU32::new(EMPTY),
+                key: UnsafeCell::new([0; KEY_BYTES]),
+            }
+        }
+    }
+
+    /// Runs `f` on the stored key. Call only after loading READY with `Acquire`.
+    #[inline]
+    fn with_key<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        self.key.with(|key| {
+            // SAFETY: the caller observed READY with `Acquire`, so the writer's bytes are
+            // visible and no thread writes the key again (see the `Sync` impl).
+            f(unsafe { &*key })
+        })
+    }
+
+    /// Waits out a concurrent insert; returns the state once it is no longer WRITING.
+    #[cold]
+    fn wait_ready(&self) -> Result<u32, LabelError> {
+        for _ in 0..SPIN_LIMIT {
+            spin_loop();
+            let state = self.state.load(Ordering::Acquire);
+            if state & STATUS != WRITING {
+                return Ok(state);
+            }
+        }
+        Err(LabelError::Contended)
+    }
+}
+
+/// A family whose `LABELS` label values are strings chosen at run time, in a fixed table
+/// of `SERIES` slots (a power of two). Each series stores its values in its own slot, in
+/// `KEY_BYTES` bytes (by default 112, which with an 8-byte counter and the 4-byte state
+/// word fills one 128-byte cache line).
+///
+/// Cardinality is bounded by construction: when the table is full, the registry-wide
+/// series budget is spent, or the values are too long, the recording goes to the family's
+/// overflow series (`otel_metric_overflow="true"`) and the rejection is counted. Nothing is
+/// lost, nothing panics, nothing allocates.
+///
+/// ```
+/// use corral_core::{Counter, DynamicFamily};
+///
+/// static REQUESTS: DynamicFamily<Counter, 2, 64> = DynamicFamily::new(["method", "status"]);
+///
+/// let ok = REQUESTS.with_labels(["GET", "200"]); // a `&'static Counter`: keep it
+/// ok.inc();
+/// REQUESTS.with_labels(["GET", "200"]).inc();
+/// assert_eq!(ok.get(), 2);
+/// ```
+///
+/// Size the table for the series you expect at no more than about three quarters full:
+/// lookups probe linearly, and probe chains grow as the table fills.
+pub struct DynamicFamily<
+    M: Metric,
+    const LABELS: usize,
+    const SERIES: usize,
+    const KEY_BYTES: usize = 112,
+    S = DefaultHashBuilder,
+> {
+    names: [&'static str; LABELS],
+    config: M::Config,
+    hasher: S,
+    slots: [CachePadded<Slot<M, KEY_BYTES>>; SERIES],
+    overflow: CachePadded<M>,
+    /// Slots claimed so far.
+    len: AtomicUsize,
+    /// The longest probe distance any insert has used: a key that exists is never further
+    /// from its home slot, which lets a lookup in a full table stop early.
+    max_probe: AtomicUsize,
+    tally: OverflowTally,
+    /// The registry this family is registered in; null until then.
+    limits: AtomicPtr<Limits>,
+}
+
+impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize, S>
+    DynamicFamily<M, LABELS, SERIES, KEY_BYTES, S>
+{
+    const_fn! {
+        /// A family with label `names`, shared `config`, and the hasher `hasher`.
+        ///
+        /// Use this to plug in another [`BuildHasher`]; `corral-std` passes a randomly seeded
+        /// one. For histograms, `config` is the bucket bounds, checked at registration.
+        pub const fn with_hasher(names: [&'static str; LABELS], config: M::Config, hasher: S) -> Self {
+            const {
+                assert!(SERIES.is_power_of_two(), "SERIES must be a power of two");
+                assert!(SERIES <= (1 << 30), "SERIES must be at most 2^30");
+            };
+            Self {
+                names,
+                config,
+                hasher,
+                slots: fresh_array!(CachePadded::new(Slot::new()); SERIES),
+                overflow: CachePadded::new(init_metric!(M)),
+                len: AtomicUsize::new(0),
+                max_probe: AtomicUsize::new(0),
+                tally: OverflowTally::new(),
+                limits: AtomicPtr::new(core::ptr::null_mut()),
+            }
+        }
+    }
+
+    /// The label names.
+    pub fn label_names(&self) -> &[&'static str; LABELS] {
+        &self.names
+    }
+
+    /// Series created so far (the overflow series not counted).
+    pub fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+
+    /// Whether no series was created yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The overflow series, which recordings go to when their own series cannot exist.
+    pub fn overflow(&self) -> M::Handle<'_> {
+        self.overflow.handle(&self.config)
+    }
+
+    /// The registry limits, once registered.
+    fn limits(&self) -> Option<&'static Limits> {
+        let limits = self.limits.load(Ordering::Acquire);
+        // SAFETY: `limits` is null or was stored by `attach` from a `&'static Limits`, so
+        // it points to a live `Limits` for the rest of the program.
+        unsafe { limits.as_ref() }
+    }
+
+    fn config_limits(&self) -> (usize, usize, Option<&'static Limits>) {
+        let limits = self.limits();
+        let config = limits.map_or(&RegistryConfig::DEFAULT, Limits::config);
+        let cap = SERIES.min(config.max_series_per_metric);
+        (config.max_label_value_length, cap, limits)
+    }
+}
+
+impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize, S: BuildHasher>
+    DynamicFamily<M, LABELS, SERIES, KEY_BYTES, S>
+{
+    /// The series for `values` (in the order of the label names), created on first use.
+    ///
+    /// If the series cannot exist — the table or the registry's series budget is full, or
+    /// the values are too long — this returns the overflow series and counts the rejection.
+    #[inline]
+    pub fn with_labels(&self, values: [&str; LABELS]) -> M::Handle<'_> {
+        match self.lookup(&values) {
+            Ok(metric) => metric.handle(&self.config),
+            Err(error) => self.rejected(error),
+        }
+    }
+
+    /// The series for `values`, or why it cannot exist. Nothing is counted on error.
+    ///
+    /// # Errors
+    ///
+    /// A [`LabelError`] naming the limit that was hit.
+    #[inline]
+    pub fn try_with_labels(&self, values: [&str; LABELS]) -> Result<M::Handle<'_>, LabelError> {
+        self.lookup(&values)
+            .map(|metric| metric.handle(&self.config))
+    }
+
+    #[cold]
+    fn rejected(&self, error: LabelError) -> M::Handle<'_> {
+        self.tally.count(error.reason());
+        self.overflow.handle(&self.config)
+    }
+
+    #[inline]
+    fn hash(&self, values: &[&str; LABELS]) -> u64 {
+        let mut hasher = self.hasher.build_hasher();
+        for value in values {
+            hasher.write(value.as_bytes());
+            // 0xff never occurs in UTF-8, so ("ab", "c") and ("a", "bc") hash apart.
+            hasher.write_u8(0xff);
+        }
+        hasher.finish()
+    }
+
+    fn lookup(&self, values: &[&str; LABELS]) -> Result<&M, LabelError> {
+        let hash = self.hash(values);
+        let tag = ((hash >> 32) as u32) & !STATUS;
+        let mask = SERIES - 1;
+        let mut index = hash as usize & mask;
+        let mut distance = 0;
+        loop {
+            let slot = &self.slots[index];
+            let mut state = slot.state.load(Ordering::Acquire);
+            loop {
+                match state & STATUS {
+                    READY => {
+                        if state & !STATUS == tag
+                            && slot.with_key(|key| encoded::matches(key, values))
+                        {
+                            return Ok(&slot.metric);
+                        }
+                        break;
+                    }
+                    WRITING => {
+                        if state & !STATUS != tag {
+                            break;
+                        }
+                        state = slot.wait_ready()?;
+                    }
+                    _ => match self.insert(slot, tag, values, distance)? {
+                        None => return Ok(&slot.metric),
+                        // Another thread claimed the slot first: look at it again.
+                        Some(actual) => state = actual,
+                    },
+                }
+            }
+            distance += 1;
+            if distance == SERIES {
+                return Err(LabelError::FamilyFull {
+                    capacity: self.config_limits().1,
+                });
+            }
+            if distance > self.max_probe.load(Ordering::Acquire) {
+                // No stored key is this far from its home slot. If nothing can be inserted
+                // any more, the values have no series and never will: stop here instead of
+                // scanning the rest of a full table.
+                self.check_insertable()?;
+            }
+            index = (index + 1) & mask;
+        }
+    }
+
+    /// Whether a new series could still be created; the reason if not.
+    #[cold]
+    fn check_insertable(&self) -> Result<(), LabelError> {
+        let (_, cap, limits) = self.config_limits();
+        if self.len.load(Ordering::Acquire) >= cap {
+            return Err(LabelError::FamilyFull { capacity: cap });
+        }
+        if let Some(limits) = limits
+            && limits.exhausted()
+        {
+            return Err(LabelError::SeriesBudgetExhausted {
+                max: limits.config().max_total_series,
+            });
+        }
+        Ok(())
+    }
+
+    /// Tries to create the series for `values` in the EMPTY `slot`. `Ok(None)` means it now
+    /// lives there; `Ok(Some(state))` that another thread claimed the slot first.
+    #[cold]
+    fn insert(
+        &self,
+        slot: &Slot<M, KEY_BYTES>,
+        tag: u32,
+        values: &[&str; LABELS],
+        distance: usize,
+    ) -> Result<Option<u32>, LabelError> {
+        let (max_len, cap, limits) = self.config_limits();
+        for (value, label) in values.iter().zip(self.names) {
+            if value.len() > max_len {
+                return Err(LabelError::ValueTooLong {
+                    label,
+                    len: value.len(),
+                    max: max_len,
+                });
+            }
+        }
+        let len = encoded::encoded_len(values);
+        if len > KEY_BYTES {
+            return Err(LabelError::KeyTooLong {
+                len,
+                capacity: KEY_BYTES,
+            });
+        }
+
+        // Raise `max_probe` before anything else can observe this insert, so that a
+        // lookup that sees the table full also sees how far keys may be from home.
+        self.max_probe.fetch_max(distance, Ordering::AcqRel);
+        let claimed_len = self
+            .len
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < cap).then_some(n + 1)
+            });
+        if claimed_len.is_err() {
+            return Err(LabelError::FamilyFull { capacity: cap });
+        }
+        if let Some(limits) = limits
+            && !limits.try_reserve(1)
+        {
+            self.len.fetch_sub(1, Ordering::AcqRel);
+            return Err(LabelError::SeriesBudgetExhausted {
+                max: limits.config().max_total_series,
+            });
+        }
+
+        if let Err(actual) =
+            slot.state
+                .compare_exchange(EMPTY, tag | WRITING, Ordering::Acquire, Ordering::Acquire)
+        {
+            self.len.fetch_sub(1, Ordering::AcqRel);
+            if let Some(limits) = limits {
+                limits.release(1);
+            }
+            return Ok(Some(actual));
+        }
+
+        slot.key.with_mut(|key| {
+            // SAFETY: our CAS moved the slot from EMPTY to WRITING, so this thread is the
+            // only one that may touch the key, and nobody reads it before READY.
+            let key = unsafe { &mut *key };
+            // Cannot fail: the length was checked against KEY_BYTES above.
+            let _ = encoded::encode(values, key);
+        });
+        slot.state.store(tag | READY, Ordering::Release);
+        Ok(None)
+    }
+}
+
+impl<M: Metric<Config = ()>, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize>
+    DynamicFamily<M, LABELS, SERIES, KEY_BYTES>
+{
+    const_fn! {
+        /// A family with label `names` and the default fixed-seed hasher.
+        pub const fn new(names: [&'static str; LABELS]) -> Self {
+            Self::with_hasher(names, (), FixedState::with_seed(DEFAULT_SEED))
+        }
+    }
+}
+
+impl<const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize, const BUCKETS: usize>
+    DynamicFamily<HistogramCells<BUCKETS>, LABELS, SERIES, KEY_BYTES>
+{
+    const_fn! {
+        /// A histogram family with label `names` whose series share `bounds`.
+        ///
+        /// # Panics
+        ///
+        /// If the bounds are invalid (see [`Histogram::new`](crate::Histogram::new)); in a
+        /// `static` that is a compile error.
+        pub const fn histogram(names: [&'static str; LABELS], bounds: &'static [f64]) -> Self {
+            if check_bounds(bounds, BUCKETS).is_err() {
+                panic!("invalid histogram bounds: they must be finite, strictly increasing, and fewer than BUCKETS");
+            }
+            Self::with_hasher(names, bounds, FixedState::with_seed(DEFAULT_SEED))
+        }
+    }
+}
+
+impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize, S>
+    core::fmt::Debug for DynamicFamily<M, LABELS, SERIES, KEY_BYTES, S>
+{
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("DynamicFamily")
+            .field("names", &self.names)
+            .field("series", &self.len())
+            .field("capacity", &SERIES)
+            .field("overflow", &self.tally.snapshot())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize, S: Sync> Collect
+    for DynamicFamily<M, LABELS, SERIES, KEY_BYTES, S>
+{
+    fn kind(&self) -> MetricKind {
+        M::KIND
+    }
+
+    fn label_names(&self) -> &[&'static str] {
+        &self.names
+    }
+
+    fn reserved_series(&self) -> usize {
+        0
+    }
+
+    fn capacity(&self) -> usize {
+        SERIES
+    }
+
+    fn check(&self, _config: &RegistryConfig) -> Result<(), Reason> {
+        M::check_config(&self.config).map_err(Reason::InvalidBuckets)
+    }
+
+    fn attach(&self, limits: &'static Limits) -> Result<(), Reason> {
+        let limits = core::ptr::from_ref(limits).cast_mut();
+        self.limits
+            .compare_exchange(
+                core::ptr::null_mut(),
+                limits,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .map(drop)
+            .map_err(|_| Reason::AlreadyRegistered)
+    }
+
+    fn overflow_counts(&self) -> OverflowCounts {
+        self.tally.snapshot()
+    }
+
+    fn collect(&self, from: usize, sink: &mut SeriesSink<'_>) -> ControlFlow<usize> {
+        for (index, slot) in self.slots.iter().enumerate().skip(from) {
+            if slot.state.load(Ordering::Acquire) & STATUS != READY {
+                continue;
+            }
+            let flow = slot.with_key(|key| {
+                let labels = SeriesLabels::encoded(&self.names, EncodedValues::new(key, LABELS));
+                slot.metric
+                    .read(&self.config, |value| sink(index, &labels, value))
+            });
+            if flow.is_break() {
+                return ControlFlow::Break(index);
+            }
+        }
+        if from <= SERIES
+            && self.tally.any()
+            && self
+                .overflow
+                .read(&self.config, |v| sink(SERIES, &SeriesLabels::OVERFLOW, v))
+                .is_break()
+        {
+            return ControlFlow::Break(SERIES);
+        }
+        ControlFlow::Continue(())
+    }
+}

@@ -1,0 +1,76 @@
+//! # corral-core
+//!
+//! The allocation-free, fixed-capacity metric core of Corral. `#![no_std]`, no `alloc`:
+//! every registry, family and metric can be a `static`, its memory known at compile time.
+//!
+//! ```
+//! use corral_core::{Counter, Desc, DynamicFamily, Histogram, Registry, buckets};
+//!
+//! static REGISTRY: Registry<16> = Registry::new();
+//! static EVENTS: Counter = Counter::new();
+//! static LATENCY: Histogram<14> = Histogram::new(buckets::LATENCY_MS);
+//! static ERRORS: DynamicFamily<Counter, 1, 32> = DynamicFamily::new(["error_type"]);
+//!
+//! REGISTRY.register(Desc::new("stream_processor_events_received_total", "Events received"), &EVENTS)?;
+//! REGISTRY.register(
+//!     Desc::new("stream_processor_processing_duration_ms", "Processing time").with_unit("ms"),
+//!     &LATENCY,
+//! )?;
+//! REGISTRY.register(Desc::new("stream_processor_errors_total", "Errors by type"), &ERRORS)?;
+//!
+//! EVENTS.inc();                               // one relaxed atomic add
+//! LATENCY.observe(12.5);                      // two relaxed atomic operations
+//! ERRORS.with_labels(["timeout"]).inc();      // hash, probe, compare, add: no allocation
+//! # Ok::<(), corral_core::RegisterError>(())
+//! ```
+//!
+//! ## What never happens on the hot path
+//!
+//! `inc`, `inc_by`, `set`, `add`, `observe` and label lookups of existing series never
+//! allocate (core has no allocator to call), never take a lock, never block on export and
+//! never panic. Creating a new dynamic series is a compare-and-swap on one slot. When a
+//! family or the registry is full, the recording goes to the family's overflow series
+//! (`otel_metric_overflow="true"`) and is counted in `metrics_registry_series_overflow_total`.
+//!
+//! ## Reading
+//!
+//! Exporters implement [`Visitor`] and call [`Registry::visit`]: the single traversal every
+//! output format goes through. A visit can pause and resume (see [`Cursor`]).
+//!
+//! ## Targets
+//!
+//! Atomics come from `portable-atomic`: on targets without 64-bit atomics (thumbv7em) it
+//! provides them; on targets without compare-and-swap (thumbv6m, riscv32imc) the final
+//! binary chooses how, with `--cfg portable_atomic_unsafe_assume_single_core` (single-core
+//! only) or portable-atomic's `critical-section` feature.
+
+#![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![cfg_attr(corral_loom, allow(dead_code, unreachable_pub))]
+
+#[cfg(test)]
+extern crate std;
+
+mod collect;
+mod error;
+mod label;
+mod macros;
+mod metric;
+mod pad;
+mod registry;
+mod sync;
+pub mod visit;
+
+pub use collect::{Collect, SeriesSink};
+pub use error::{LabelError, OverflowCounts, OverflowReason, Reason, RegisterError};
+pub use label::dynamic::{DefaultHashBuilder, DynamicFamily};
+pub use label::typed::{LabelSet, LabelValue, TypedFamily};
+pub use label::{is_valid_label_name, is_valid_metric_name};
+pub use metric::{
+    BoundsError, Counter, FloatCounter, Gauge, Histogram, HistogramCells, HistogramRef, IntGauge,
+    Metric, MetricKind, ShardedCounter, buckets,
+};
+pub use pad::{CACHE_LINE, CachePadded};
+pub use registry::{Desc, Limits, Registry, RegistryConfig};
+pub use visit::{Cursor, FamilyInfo, HistogramValue, SeriesLabels, Value, Visit, Visitor};

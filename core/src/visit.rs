@@ -1,0 +1,320 @@
+//! The one read path: a [`Visitor`] walks every family and series of a registry.
+//!
+//! Every exporter is a visitor — the text encoders in core, the OTLP converter in
+//! `corral-exporters` — and none of them reads a slot directly. A visitor sees each series
+//! once, as one consistent point ([`Value`]), with its labels ([`SeriesLabels`]).
+//!
+//! A visit can stop part-way (`ControlFlow::Break`) and resume later from the
+//! [`Cursor`] it returned, which is how a registry larger than a fixed render buffer is
+//! written out in chunks.
+
+use core::ops::ControlFlow;
+
+use crate::label::encoded::EncodedValues;
+use crate::metric::MetricKind;
+
+/// One consistent point of one series.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum Value<'a> {
+    /// A `u64` counter total.
+    Counter(u64),
+    /// An `f64` counter total.
+    FloatCounter(f64),
+    /// An `f64` gauge.
+    Gauge(f64),
+    /// An `i64` gauge.
+    IntGauge(i64),
+    /// A histogram.
+    Histogram(HistogramValue<'a>),
+}
+
+/// One consistent point of a histogram series.
+///
+/// `counts` holds one entry per bucket (not cumulative), the last being `+Inf`; the count
+/// is their sum, so the cumulative buckets never decrease and the `+Inf` bucket always
+/// equals the count.
+#[derive(Clone, Copy, Debug)]
+pub struct HistogramValue<'a> {
+    bounds: &'a [f64],
+    counts: &'a [u64],
+    sum: f64,
+}
+
+impl<'a> HistogramValue<'a> {
+    /// A point over `bounds` (finite) with `counts` (`bounds.len() + 1` entries, not
+    /// cumulative) and `sum`.
+    ///
+    /// # Panics
+    ///
+    /// If `counts.len() != bounds.len() + 1`.
+    pub fn new(bounds: &'a [f64], counts: &'a [u64], sum: f64) -> Self {
+        assert_eq!(
+            counts.len(),
+            bounds.len() + 1,
+            "one count per bound plus +Inf"
+        );
+        Self {
+            bounds,
+            counts,
+            sum,
+        }
+    }
+
+    /// The finite upper bounds.
+    pub fn bounds(&self) -> &'a [f64] {
+        self.bounds
+    }
+
+    /// Per-bucket counts, not cumulative; the last is the `+Inf` bucket.
+    pub fn counts(&self) -> &'a [u64] {
+        self.counts
+    }
+
+    /// The sum of observations.
+    pub fn sum(&self) -> f64 {
+        self.sum
+    }
+
+    /// The number of observations.
+    pub fn count(&self) -> u64 {
+        self.counts.iter().fold(0, |a, b| a.wrapping_add(*b))
+    }
+
+    /// `(upper bound, cumulative count)` per bucket, ending with `(+Inf, count)`.
+    pub fn cumulative(&self) -> impl Iterator<Item = (f64, u64)> + 'a {
+        let bounds = self
+            .bounds
+            .iter()
+            .copied()
+            .chain(core::iter::once(f64::INFINITY));
+        bounds.zip(self.counts.iter().scan(0u64, |total, c| {
+            *total = total.wrapping_add(*c);
+            Some(*total)
+        }))
+    }
+}
+
+/// Describes a family to a visitor.
+#[derive(Clone, Copy, Debug)]
+pub struct FamilyInfo<'a> {
+    /// Metric name, as registered.
+    pub name: &'a str,
+    /// Help text.
+    pub help: &'a str,
+    /// Unit, if one was declared; the name ends with `_<unit>` (before `_total`).
+    pub unit: Option<&'a str>,
+    /// The family's kind.
+    pub kind: MetricKind,
+    /// Label names, in the order [`SeriesLabels`] yields values.
+    pub label_names: &'a [&'a str],
+}
+
+/// The labels of one series.
+#[derive(Clone, Copy, Debug)]
+pub struct SeriesLabels<'a> {
+    names: &'a [&'a str],
+    values: Values<'a>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Values<'a> {
+    /// No labels.
+    None,
+    /// Values stored in a dynamic label table.
+    Encoded(EncodedValues<'a>),
+    /// A dense index into a typed label set, and the function that names its values.
+    Typed {
+        index: usize,
+        value_of: fn(usize, usize) -> &'static str,
+    },
+    /// Plain strings.
+    Strs(&'a [&'a str]),
+    /// The family's overflow series: `otel_metric_overflow="true"` and nothing else.
+    Overflow,
+}
+
+/// The label the overflow series carries, as the OpenTelemetry SDK specification names it.
+pub const OVERFLOW_LABEL: (&str, &str) = ("otel_metric_overflow", "true");
+
+impl<'a> SeriesLabels<'a> {
+    /// A series without labels.
+    pub const NONE: SeriesLabels<'static> = SeriesLabels {
+        names: &[],
+        values: Values::None,
+    };
+
+    /// The overflow series of a family.
+    pub const OVERFLOW: SeriesLabels<'static> = SeriesLabels {
+        names: &[],
+        values: Values::Overflow,
+    };
+
+    /// Labels from parallel slices of names and values (the shorter one decides).
+    pub fn from_pairs(names: &'a [&'a str], values: &'a [&'a str]) -> Self {
+        Self {
+            names,
+            values: Values::Strs(values),
+        }
+    }
+
+    pub(crate) fn encoded(names: &'a [&'a str], values: EncodedValues<'a>) -> Self {
+        Self {
+            names,
+            values: Values::Encoded(values),
+        }
+    }
+
+    pub(crate) fn typed(
+        names: &'a [&'a str],
+        index: usize,
+        value_of: fn(usize, usize) -> &'static str,
+    ) -> Self {
+        Self {
+            names,
+            values: Values::Typed { index, value_of },
+        }
+    }
+
+    /// Whether this is a family's overflow series.
+    pub fn is_overflow(&self) -> bool {
+        matches!(self.values, Values::Overflow)
+    }
+
+    /// Whether there are no labels at all.
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+
+    /// `(name, value)` pairs in declaration order.
+    pub fn iter(&self) -> LabelIter<'a> {
+        let inner = match self.values {
+            Values::None => Inner::Done,
+            Values::Overflow => Inner::Overflow(false),
+            Values::Encoded(values) => Inner::Encoded(self.names.iter(), values),
+            Values::Typed { index, value_of } => Inner::Typed {
+                names: self.names,
+                index,
+                value_of,
+                at: 0,
+            },
+            Values::Strs(values) => Inner::Strs(self.names.iter().zip(values.iter())),
+        };
+        LabelIter { inner }
+    }
+}
+
+/// Iterator over a series' `(name, value)` label pairs.
+#[derive(Debug)]
+pub struct LabelIter<'a> {
+    inner: Inner<'a>,
+}
+
+#[derive(Debug)]
+enum Inner<'a> {
+    Done,
+    Overflow(bool),
+    Encoded(core::slice::Iter<'a, &'a str>, EncodedValues<'a>),
+    Typed {
+        names: &'a [&'a str],
+        index: usize,
+        value_of: fn(usize, usize) -> &'static str,
+        at: usize,
+    },
+    Strs(core::iter::Zip<core::slice::Iter<'a, &'a str>, core::slice::Iter<'a, &'a str>>),
+}
+
+impl<'a> Iterator for LabelIter<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.inner {
+            Inner::Done => None,
+            Inner::Overflow(done) => {
+                if *done {
+                    None
+                } else {
+                    *done = true;
+                    Some(OVERFLOW_LABEL)
+                }
+            }
+            Inner::Encoded(names, values) => Some((*names.next()?, values.next()?)),
+            Inner::Typed {
+                names,
+                index,
+                value_of,
+                at,
+            } => {
+                let name = *names.get(*at)?;
+                let value = value_of(*index, *at);
+                *at += 1;
+                Some((name, value))
+            }
+            Inner::Strs(pairs) => pairs.next().map(|(n, v)| (*n, *v)),
+        }
+    }
+}
+
+/// Receives the families and series of a registry, in registration order.
+///
+/// Return `ControlFlow::Break(())` from any method to stop; the visit then reports where
+/// it stopped, so it can resume from there.
+pub trait Visitor {
+    /// A family begins.
+    fn family(&mut self, family: &FamilyInfo<'_>) -> ControlFlow<()> {
+        let _ = family;
+        ControlFlow::Continue(())
+    }
+
+    /// One series of the current family.
+    fn series(
+        &mut self,
+        family: &FamilyInfo<'_>,
+        labels: &SeriesLabels<'_>,
+        value: &Value<'_>,
+    ) -> ControlFlow<()>;
+
+    /// The current family is complete.
+    fn family_end(&mut self, family: &FamilyInfo<'_>) -> ControlFlow<()> {
+        let _ = family;
+        ControlFlow::Continue(())
+    }
+}
+
+/// Where a paused visit stopped. Pass it to [`Registry::visit_from`](crate::Registry::visit_from)
+/// to continue with the first callback that was refused.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cursor {
+    pub(crate) family: usize,
+    pub(crate) series: usize,
+    pub(crate) phase: Phase,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// The family header has not been accepted yet.
+    #[default]
+    Header,
+    /// Series from `series` on are pending.
+    Series,
+    /// Only the family end is pending.
+    End,
+}
+
+impl Cursor {
+    /// The start of a registry.
+    pub const START: Cursor = Cursor {
+        family: 0,
+        series: 0,
+        phase: Phase::Header,
+    };
+}
+
+/// How a visit ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Visit {
+    /// Every family and series was visited.
+    Complete,
+    /// The visitor stopped; resume from this cursor.
+    Paused(Cursor),
+}

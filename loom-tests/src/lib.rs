@@ -1,0 +1,1 @@
+//! Loom models for corral-core. Filled in by the concurrency-proof issue.
