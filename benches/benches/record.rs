@@ -1,1 +1,2 @@
+//! Recording benches (filled in next).
 fn main() {}

@@ -73,4 +73,6 @@ pub use metric::{
 };
 pub use pad::{CACHE_LINE, CachePadded};
 pub use registry::{Desc, Limits, Registry, RegistryConfig};
-pub use visit::{Cursor, FamilyInfo, HistogramValue, SeriesLabels, Value, Visit, Visitor};
+pub use visit::{
+    Cursor, FamilyInfo, HistogramValue, SeriesLabels, SummaryValue, Value, Visit, Visitor,
+};

@@ -436,7 +436,8 @@ impl<const FAMILIES: usize> Registry<FAMILIES> {
             }
             let reserved = label.starts_with("__")
                 || label == OVERFLOW_LABEL.0
-                || (kind == MetricKind::Histogram && label == "le");
+                || (kind == MetricKind::Histogram && label == "le")
+                || (kind == MetricKind::Summary && label == "quantile");
             if reserved {
                 return Err(Reason::ReservedLabelName { label });
             }
@@ -671,6 +672,7 @@ fn writes_sample(name: &str, kind: MetricKind, sample: &str) -> bool {
         MetricKind::Counter => &["_created"],
         MetricKind::Gauge => &[],
         MetricKind::Histogram => &["_bucket", "_sum", "_count", "_created"],
+        MetricKind::Summary => &["_sum", "_count", "_created"],
     };
     let base = family_base(name, kind);
     sample

@@ -27,6 +27,43 @@ pub enum Value<'a> {
     IntGauge(i64),
     /// A histogram.
     Histogram(HistogramValue<'a>),
+    /// A summary.
+    Summary(SummaryValue<'a>),
+}
+
+/// One consistent point of a summary series: `(quantile, value)` pairs in increasing
+/// quantile order, the count and the sum.
+#[derive(Clone, Copy, Debug)]
+pub struct SummaryValue<'a> {
+    quantiles: &'a [(f64, f64)],
+    count: u64,
+    sum: f64,
+}
+
+impl<'a> SummaryValue<'a> {
+    /// A point with `(quantile, value)` pairs, `count` observations summing to `sum`.
+    pub fn new(quantiles: &'a [(f64, f64)], count: u64, sum: f64) -> Self {
+        Self {
+            quantiles,
+            count,
+            sum,
+        }
+    }
+
+    /// `(quantile, value)` pairs, in increasing quantile order.
+    pub fn quantiles(&self) -> &'a [(f64, f64)] {
+        self.quantiles
+    }
+
+    /// The number of observations.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The sum of observations.
+    pub fn sum(&self) -> f64 {
+        self.sum
+    }
 }
 
 /// One consistent point of a histogram series.

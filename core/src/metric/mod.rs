@@ -28,6 +28,8 @@ pub enum MetricKind {
     Gauge,
     /// Observations counted into fixed buckets, with their sum and count.
     Histogram,
+    /// Observations summarised as quantiles, with their sum and count.
+    Summary,
 }
 
 impl MetricKind {
@@ -37,6 +39,7 @@ impl MetricKind {
             MetricKind::Counter => "counter",
             MetricKind::Gauge => "gauge",
             MetricKind::Histogram => "histogram",
+            MetricKind::Summary => "summary",
         }
     }
 }

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The test command: installs what the suite needs and is missing, then runs it.
+#   ./test.sh            format check, clippy (warnings denied), every test of the workspace
+# Tests that need a real peer (promtool, Python's prometheus_client, an OTLP collector) find
+# it through the environment this script sets up, and fail with an install hint without it.
+set -euo pipefail
+cd "$(dirname "$0")"
+source .ci/lib.sh
+
+ensure_tools
+step "cargo fmt --check" cargo fmt --all -- --check
+step "cargo clippy (deny warnings)" cargo clippy --workspace --all-targets --locked -- -D warnings
+step "cargo test --workspace" cargo test --workspace --locked
