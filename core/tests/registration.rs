@@ -361,14 +361,14 @@ fn overlong_values_go_to_overflow_counted_by_reason() {
         }
     );
     family.with_labels(["12345", "ok"]).inc_by(7);
-    // 16 key bytes hold at most two 4-byte values and their prefixes (10 bytes): fits.
+    // 16 key bytes hold two 4-byte values and their 4-byte length header (12 bytes).
     family.with_labels(["abcd", "efgh"]).inc();
     let narrow = leak(DynamicFamily::<Counter, 2, 8, 8>::new(["a", "b"]));
     r.register(Desc::new("y_total", "h"), narrow).unwrap();
     assert_eq!(
         narrow.try_with_labels(["abcd", "efgh"]).unwrap_err(),
         LabelError::KeyTooLong {
-            len: 10,
+            len: 12,
             capacity: 8
         }
     );
