@@ -236,7 +236,8 @@ fn counter_inc_labelled(c: &mut Criterion) {
         })
     });
     group.finish();
-    assert!(RAW.total() > 0 && DYNAMIC.len() == 12);
+    // Test mode (`-- --test`) runs each routine once, so fewer than 12 series may exist.
+    assert!(RAW.total() > 0 && (1..=12).contains(&DYNAMIC.len()));
 }
 
 fn histogram_observe(c: &mut Criterion) {

@@ -5,10 +5,12 @@
 //!   search plus a `fetch_add` and a compare-and-swap on the sum. No registry, so nothing
 //!   to render.
 //! - `raw-cell`: the same in thread-local, non-atomic `Cell`s, never shared between
-//!   threads: the ceiling of what no sharing at all gives.
+//!   threads: the ceiling of what no sharing at all gives. Each `raw-cell` operation ends
+//!   in a compiler fence (no instruction), so that a loop of them stays one load, add and
+//!   store per operation instead of being folded into one addition.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering, compiler_fence};
 
 use corral_core::CachePadded;
 use corral_core::buckets::LATENCY_MS;
@@ -218,6 +220,7 @@ thread_local! {
 #[inline]
 pub fn cell_inc() {
     CELL.with(|c| c.set(c.get() + 1));
+    compiler_fence(Ordering::SeqCst);
 }
 
 /// `raw-cell`: this thread's unlabelled total.
@@ -230,6 +233,7 @@ pub fn cell_total() -> u64 {
 pub fn cell_inc_labelled(method: &str, status: &str) {
     if let Some(i) = combination_index(method, status) {
         LABELLED_CELLS.with(|cells| cells[i].set(cells[i].get() + 1));
+        compiler_fence(Ordering::SeqCst);
     }
 }
 
@@ -241,6 +245,7 @@ pub fn cell_inc_worker(method: &str, worker: &str) {
     }
     if let Some(i) = worker_index(worker) {
         LABELLED_CELLS.with(|cells| cells[i].set(cells[i].get() + 1));
+        compiler_fence(Ordering::SeqCst);
     }
 }
 
@@ -257,6 +262,7 @@ pub fn cell_observe(value: f64) {
         counts[i].set(counts[i].get() + 1);
         sum.set(sum.get() + value);
     });
+    compiler_fence(Ordering::SeqCst);
 }
 
 /// `raw-cell`: this thread's observation count.
