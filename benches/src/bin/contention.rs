@@ -147,8 +147,16 @@ fn timed(threads: usize, ops: u64, work: &(dyn Fn(usize, u64) + Sync)) -> f64 {
             .map(|h| h.join().expect("a bench thread panicked"))
             .collect()
     });
-    let start = spans.iter().map(|s| s.0).min().expect("at least one thread");
-    let end = spans.iter().map(|s| s.1).max().expect("at least one thread");
+    let start = spans
+        .iter()
+        .map(|s| s.0)
+        .min()
+        .expect("at least one thread");
+    let end = spans
+        .iter()
+        .map(|s| s.1)
+        .max()
+        .expect("at least one thread");
     (threads as u64 * ops) as f64 / (end - start).as_secs_f64() / 1e6
 }
 
