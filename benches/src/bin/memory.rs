@@ -132,7 +132,9 @@ fn status_kib(field: &str) -> u64 {
     let mut file = std::fs::File::open("/proc/self/status").expect("/proc/self/status");
     let mut len = 0;
     loop {
-        let n = file.read(&mut buffer[len..]).expect("read /proc/self/status");
+        let n = file
+            .read(&mut buffer[len..])
+            .expect("read /proc/self/status");
         if n == 0 || len + n == buffer.len() {
             len += n;
             break;
@@ -203,6 +205,28 @@ impl Names {
 
 /// The live objects of one library, kept until after the last snapshot.
 type Keep = Vec<Box<dyn std::any::Any>>;
+/// prometheus-client's histogram family, built by a plain constructor function.
+type PcHistogramFamily = PcFamily<PcLabels, PcHistogram, fn() -> PcHistogram>;
+/// What each library keeps alive.
+type PromState = (
+    prometheus::Registry,
+    Vec<prometheus::IntCounterVec>,
+    Vec<prometheus::HistogramVec>,
+);
+type PcState = (
+    prometheus_client::registry::Registry,
+    Vec<PcFamily<PcLabels, PcCounter>>,
+    Vec<PcHistogramFamily>,
+);
+type MeasuredState = (
+    Vec<measured::CounterVec<StringLabelSet>>,
+    Vec<measured::HistogramVec<StringLabelSet, 13>>,
+);
+type OtelState = (
+    Otel,
+    Vec<opentelemetry::metrics::Counter<u64>>,
+    Vec<opentelemetry::metrics::Histogram<f64>>,
+);
 
 /// Populates `lib`: counters first, then a snapshot, then histograms. Returns what must
 /// stay alive and a closure-free check of the series count, run after measuring.
@@ -283,7 +307,7 @@ fn populate(lib: &str, sizes: Sizes, names: &Names, mid: &mut Snapshot, keep: &m
                     .inc();
             }
             *mid = snapshot();
-            let hists: Vec<PcFamily<PcLabels, PcHistogram, fn() -> PcHistogram>> = names
+            let hists: Vec<PcHistogramFamily> = names
                 .histograms
                 .iter()
                 .map(|name| {
@@ -416,11 +440,7 @@ fn count_series(lib: &str, names: &Names, keep: &Keep) -> (usize, usize) {
         }
         "prometheus" => {
             let (registry, _, _) = keep[0]
-                .downcast_ref::<(
-                    prometheus::Registry,
-                    Vec<prometheus::IntCounterVec>,
-                    Vec<prometheus::HistogramVec>,
-                )>()
+                .downcast_ref::<PromState>()
                 .expect("prometheus state");
             let text = prometheus::TextEncoder::new()
                 .encode_to_string(&registry.gather())
@@ -429,11 +449,7 @@ fn count_series(lib: &str, names: &Names, keep: &Keep) -> (usize, usize) {
         }
         "prometheus-client" => {
             let (registry, _, _) = keep[0]
-                .downcast_ref::<(
-                    prometheus_client::registry::Registry,
-                    Vec<PcFamily<PcLabels, PcCounter>>,
-                    Vec<PcFamily<PcLabels, PcHistogram, fn() -> PcHistogram>>,
-                )>()
+                .downcast_ref::<PcState>()
                 .expect("prometheus-client state");
             let mut text = String::new();
             prometheus_client::encoding::text::encode(&mut text, registry).expect("encode");
@@ -444,10 +460,7 @@ fn count_series(lib: &str, names: &Names, keep: &Keep) -> (usize, usize) {
             use measured::metric::MetricFamilyEncoding;
             use measured::metric::name::MetricName;
             let (vecs, hists) = keep[0]
-                .downcast_ref::<(
-                    Vec<measured::CounterVec<StringLabelSet>>,
-                    Vec<measured::HistogramVec<StringLabelSet, 13>>,
-                )>()
+                .downcast_ref::<MeasuredState>()
                 .expect("measured state");
             let mut encoder = measured::text::BufferedTextEncoder::new();
             for (vec, name) in vecs.iter().zip(&names.counters) {
@@ -464,11 +477,7 @@ fn count_series(lib: &str, names: &Names, keep: &Keep) -> (usize, usize) {
         "opentelemetry" => {
             use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
             let (otel, _, _) = keep[0]
-                .downcast_ref::<(
-                    Otel,
-                    Vec<opentelemetry::metrics::Counter<u64>>,
-                    Vec<opentelemetry::metrics::Histogram<f64>>,
-                )>()
+                .downcast_ref::<OtelState>()
                 .expect("opentelemetry state");
             let mut rm = opentelemetry_sdk::metrics::data::ResourceMetrics::default();
             otel.reader.collect_into(&mut rm);
@@ -496,7 +505,7 @@ fn measure(lib: &str, sizes: Sizes) {
     let mut keep: Keep = Vec::new();
     let mut mid = Snapshot::default();
     // Touch what every library shares (the allocator, stdout) before the first snapshot.
-    black_box(format!("{lib}"));
+    black_box(lib.to_owned());
     reset_peak();
     let before = snapshot();
     populate(lib, sizes, &names, &mut mid, &mut keep);
