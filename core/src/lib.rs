@@ -70,7 +70,7 @@ pub use label::typed::{LabelSet, LabelValue, TypedFamily};
 pub use label::{is_valid_label_name, is_valid_metric_name};
 pub use metric::{
     BoundsError, Counter, FloatCounter, Gauge, Histogram, HistogramCells, HistogramRef, IntGauge,
-    Metric, MetricKind, ShardedCounter, buckets,
+    Metric, MetricKind, ShardedCounter, ShardedHistogram, buckets,
 };
 pub use pad::{CACHE_LINE, CachePadded};
 pub use registry::{Desc, Limits, Registry, RegistryConfig};
