@@ -358,3 +358,57 @@ impl CardinalityMonitor {
         self.inner.thresholds
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use core::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    struct Fake(AtomicUsize);
+
+    impl Budget for Fake {
+        fn used(&self) -> usize {
+            self.0.load(Ordering::Relaxed)
+        }
+        fn max(&self) -> usize {
+            100
+        }
+    }
+
+    #[test]
+    fn levels_follow_usage_down_and_up_again() {
+        static FAKE: Fake = Fake(AtomicUsize::new(0));
+        let inner = Inner {
+            budget: &FAKE,
+            thresholds: Thresholds::DEFAULT,
+            level: AtomicU8::new(0),
+        };
+        let at = |used: usize| {
+            FAKE.0.store(used, Ordering::Relaxed);
+            inner.check().0
+        };
+        assert_eq!(at(79), Level::Normal);
+        assert_eq!(at(80), Level::Warning);
+        assert_eq!(at(95), Level::Critical);
+        assert_eq!(at(50), Level::Normal); // re-armed: the next crossing warns again
+        assert_eq!(at(96), Level::Critical);
+    }
+
+    #[test]
+    fn thresholds_are_checked() {
+        assert!(Thresholds::new(0.8, 0.95).is_ok());
+        assert_eq!(
+            Thresholds::new(0.0, 0.5),
+            Err(ThresholdError::OutOfRange { value: 0.0 })
+        );
+        assert_eq!(
+            Thresholds::new(0.5, f64::NAN).map_err(|e| e.to_string()),
+            Err("NaN is not a fraction in (0, 1]".to_owned())
+        );
+        assert!(matches!(
+            Thresholds::new(0.9, 0.9),
+            Err(ThresholdError::NotIncreasing { .. })
+        ));
+    }
+}
