@@ -61,3 +61,33 @@ impl fmt::Display for AlreadyInitialized {
 }
 
 impl core::error::Error for AlreadyInitialized {}
+
+#[cfg(test)]
+mod tests {
+    use corral_core::Counter;
+
+    use super::*;
+    use crate::runtime::{Spec, default_families};
+
+    // The only unit test that touches the process-wide registry.
+    #[test]
+    fn configured_once_then_shared() {
+        let config = RegistryConfig::DEFAULT.with_max_total_series(1234);
+        let registry = init_default_registry(config).unwrap();
+        assert_eq!(registry.config().max_total_series, 1234);
+        assert!(core::ptr::eq(registry, default_registry()));
+        let again = init_default_registry(RegistryConfig::DEFAULT).unwrap_err();
+        assert_eq!(again.existing.max_total_series, 1234);
+
+        let c: &'static Counter = default_families()
+            .counter(&Spec::new("default_registry_test_total", "x"))
+            .unwrap();
+        c.inc();
+        assert_eq!(default_registry().len(), 1);
+        assert!(
+            default_families()
+                .get::<Counter>("default_registry_test_total")
+                .is_some()
+        );
+    }
+}

@@ -83,6 +83,38 @@ mod tests {
         assert_eq!(a.hash_one(key), a.hash_one(key));
     }
 
+    /// Run as a child process: prints the hash of one key under the process's first state.
+    const PROBE: &str = "CORRAL_SEED_PROBE";
+
+    #[test]
+    fn seeds_differ_between_processes() {
+        if std::env::var_os(PROBE).is_some() {
+            println!("seed-probe={}", random_state().hash_one("tenant-42"));
+            return;
+        }
+        let probe = || {
+            let out = std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "seeded::tests::seeds_differ_between_processes"])
+                .args(["--nocapture", "--test-threads=1"])
+                .env(PROBE, "1")
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+            let text = String::from_utf8(out.stdout).unwrap();
+            // The harness may print the test's name on the same line first.
+            let at = text
+                .find("seed-probe=")
+                .expect("the child printed its hash");
+            let rest = &text[at + "seed-probe=".len()..];
+            rest.split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let (first, second) = (probe(), probe());
+        assert_ne!(first, second, "two processes hashed a key the same way");
+    }
+
     #[test]
     fn seeded_family_records_and_registers() {
         static REGISTRY: Registry<2> = Registry::new();
