@@ -201,6 +201,26 @@ observability:
 }
 
 #[test]
+fn anchors_and_merge_keys_work() {
+    let text = r#"
+observability:
+  opentelemetry:
+    tracing:
+      batch: &batch
+        max_queue_size: 100
+        max_export_batch_size: 10
+  performance:
+    <<: { max_memory_mb: 64 }
+    export_timeout_ms: 7
+"#;
+    let c = load(text).unwrap();
+    assert_eq!(c.opentelemetry.tracing.batch.max_queue_size, 100);
+    assert_eq!(c.performance.max_memory_mb, 64);
+    assert_eq!(c.performance.export_timeout_ms, 7);
+    assert_eq!(c.performance.max_render_duration_ms, 50);
+}
+
+#[test]
 fn a_variable_value_cannot_change_the_document_structure() {
     let vars = |_: &str| Some("x\nperformance:\n  max_memory_mb: 0".to_owned());
     let c = ObservabilityConfig::from_yaml_str_with(

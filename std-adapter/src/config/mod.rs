@@ -29,14 +29,14 @@
 //!
 //! ## Loading
 //!
-//! 1. The text is parsed as YAML (YAML 1.1 via `yaml_serde`, the YAML organisation's
-//!    maintained continuation of `serde_yaml`). Syntax errors carry line and column.
+//! 1. The text is parsed as YAML with `yaml_serde`, the YAML organisation's maintained
+//!    continuation of `serde_yaml` (anchors and `<<` merge keys work). Syntax errors carry
+//!    line and column.
 //! 2. It is laid over the embedded defaults — the specification's example values — key by
 //!    key: a key left out, or set to null, keeps its default. A free-form map
 //!    (`opentelemetry.resource.attributes`) given in the file replaces the default map whole.
-//! 3. `${VAR}` and `${VAR:-default}` are substituted in every string value (see the table in
-//!    the `subst` notes below). A `${VAR}` whose variable is unset, with no default, is an
-//!    error naming the key.
+//! 3. `${VAR}` and `${VAR:-default}` are substituted in every string value (forms below). A
+//!    `${VAR}` whose variable is unset, with no default, is an error naming the key.
 //! 4. The result is read into the typed schema. Unknown keys are errors; numbers and booleans
 //!    may also be written as strings (so that `port: ${PORT}` works).
 //! 5. Values are checked (ranges, bucket order, URLs, thresholds).
@@ -481,10 +481,16 @@ impl ObservabilityConfig {
         text: &str,
         vars: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let user: Value = yaml_serde::from_str(text).map_err(|e| {
-            let path = KeyPath::new();
-            ConfigError::at(ErrorKind::Syntax, &path, format!("invalid YAML: {e}"))
-        })?;
+        let syntax = |e: yaml_serde::Error| {
+            ConfigError::at(
+                ErrorKind::Syntax,
+                &KeyPath::new(),
+                format!("invalid YAML: {e}"),
+            )
+        };
+        let mut user: Value = yaml_serde::from_str(text).map_err(syntax)?;
+        // `<<: *anchor` merge keys, as YAML 1.1 defines them.
+        user.apply_merge().map_err(syntax)?;
         let mut merged = defaults_value();
         let mut at = KeyPath::new();
         merge(&mut merged, user, &mut at)
