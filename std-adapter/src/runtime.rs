@@ -33,7 +33,7 @@
 //! ```
 //!
 //! Dynamic families defined here hash their label values with per-process random seeds
-//! (see [`seeded`](crate::seeded)).
+//! (see [`seeded`]).
 //!
 //! Memory given to a family is never returned: define families once, at start-up or when a
 //! configuration is loaded, not per request. A failed definition may leave its (small)

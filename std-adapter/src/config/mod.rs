@@ -27,6 +27,30 @@
 //! # Ok::<(), corral_std::config::ConfigError>(())
 //! ```
 //!
+//! ## Start-up from a configuration
+//!
+//! ```
+//! use corral_std::cardinality::CardinalityMonitor;
+//! use corral_std::config::ObservabilityConfig;
+//! use corral_std::core::Registry;
+//! use corral_std::process::ProcessCollector;
+//!
+//! let config = ObservabilityConfig::from_yaml_str_with(
+//!     "observability:\n  cardinality:\n    max_total_series: 5000\n",
+//!     |_| None,
+//! )?;
+//! // A service would call `corral_std::init_default_registry(config.registry_config())`.
+//! let registry: &'static Registry<64> =
+//!     Box::leak(Box::new(Registry::with_config(config.registry_config())));
+//! let monitor = CardinalityMonitor::register(registry, config.thresholds())?;
+//! if let Err(e) = ProcessCollector::register(registry) {
+//!     eprintln!("{e}"); // no /proc here: everything else still works
+//! }
+//! assert_eq!(registry.config().max_total_series, 5000);
+//! assert_eq!(monitor.thresholds().warning(), 0.8);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! ## Loading
 //!
 //! 1. The text is parsed as YAML with `yaml_serde`, the YAML organisation's maintained
