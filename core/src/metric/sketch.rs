@@ -235,6 +235,29 @@ pub const fn bucket_estimate<const SCALE: u32>(index: i32) -> f64 {
     lower_bound::<SCALE>(index) * estimate_factor::<SCALE>()
 }
 
+/// How many buckets a summary at `SCALE` needs so that every value in `[lowest, highest]`
+/// falls inside its range: the bucket indices of the two, inclusive. Use it for the
+/// `BUCKETS` parameter. Returns 0 if either is not a positive normal number or
+/// `highest < lowest`.
+///
+/// ```
+/// use corral_core::{Summary, SummaryConfig, sketch::buckets_for};
+///
+/// // 10 µs to 60 s, in seconds: 22.5 doublings of 64 buckets each at the default scale,
+/// // and both ends' buckets.
+/// const BUCKETS: usize = buckets_for::<6>(1e-5, 60.0);
+/// assert_eq!(BUCKETS, 1443);
+/// static LATENCY: Summary<BUCKETS> = Summary::new(SummaryConfig::new(1e-5));
+/// LATENCY.observe(60.0);
+/// LATENCY.read_sketch(|s| assert_eq!(s.overflow(), 0));
+/// ```
+pub const fn buckets_for<const SCALE: u32>(lowest: f64, highest: f64) -> usize {
+    match (index_of::<SCALE>(lowest), index_of::<SCALE>(highest)) {
+        (Some(low), Some(high)) if high >= low => (high - low) as usize + 1,
+        _ => 0,
+    }
+}
+
 /// The guaranteed relative error of a quantile estimate at `scale`:
 /// `(b - 1) / (b + 1)` with `b = 2^(2^-scale)`. At most [`MAX_SCALE`]; larger scales are
 /// treated as [`MAX_SCALE`].

@@ -490,16 +490,17 @@ impl<const BUCKETS: usize> Snapshot<BUCKETS> {
 ///
 /// ## Memory
 ///
-/// `8 * (BUCKETS + 10)` bytes, plus `(8 * (BUCKETS + 7)) * WINDOW` with a window; in a
-/// family each series is also padded to a cache line. [`SummaryCells::BYTES`] is the exact
-/// figure. At the default scale a doubling of the value takes 64 buckets, so:
+/// `8 * (BUCKETS + 12)` bytes, plus `8 * (BUCKETS + 7) * WINDOW` with a window; in a family
+/// each series is also padded to a cache line. [`SummaryCells::BYTES`] is the exact figure
+/// (a test checks this formula). At the default scale a doubling of the value takes 64
+/// buckets ([`sketch::buckets_for`] computes `BUCKETS` for a range), so:
 ///
 /// | `BUCKETS` | range `highest / lowest` | bytes (`WINDOW = 0`) | with `WINDOW = 6` |
 /// | --- | --- | --- | --- |
-/// | 256 | 16 | 2 128 | 14 760 |
-/// | 512 | 256 | 4 176 | 28 856 |
-/// | 1024 | 65 536 | 8 272 | 57 048 |
-/// | 2048 | 4.3e9 | 16 464 | 113 400 |
+/// | 256 | 16 | 2 144 | 14 768 |
+/// | 512 | 256 | 4 192 | 29 104 |
+/// | 1024 | 65 536 | 8 288 | 57 776 |
+/// | 2048 | 4.3e9 | 16 480 | 115 120 |
 ///
 /// ## Concurrency
 ///
@@ -1196,7 +1197,7 @@ impl<const BUCKETS: usize, const WINDOW: usize, const SCALE: u32>
 /// static RECENT: Summary<512, 6> =
 ///     Summary::new(SummaryConfig::new(0.01).with_window(600, &TICKS));
 /// RECENT.observe_at(3.0, 10);
-/// assert_eq!(RECENT.quantile_at(0.5, 10), 3.0f64.clamp(3.0, 3.0));
+/// assert_eq!(RECENT.quantile_at(0.5, 10), 3.0);
 /// assert!(RECENT.quantile_at(0.5, 10_000).is_nan()); // 3.0 aged out
 /// assert_eq!(RECENT.count(), 1); // count and sum stay all-time
 /// ```
@@ -1294,6 +1295,11 @@ impl<const BUCKETS: usize, const WINDOW: usize, const SCALE: u32> Summary<BUCKET
     /// Reads the counters once and passes the snapshot to `f`.
     pub fn read_sketch<R>(&self, f: impl FnOnce(&SketchSnapshot<'_>) -> R) -> R {
         self.cells.read_sketch_at(&self.config, None, f)
+    }
+
+    /// Reads the counters once, with the window at `now`, and passes the snapshot to `f`.
+    pub fn read_sketch_at<R>(&self, now: u64, f: impl FnOnce(&SketchSnapshot<'_>) -> R) -> R {
+        self.cells.read_sketch_at(&self.config, Some(now), f)
     }
 
     /// Reads one point (configured quantiles, count, sum) and passes it to `f`.
