@@ -31,10 +31,17 @@
 //!
 //! ## Recording
 //!
-//! `observe` is: the bucket index from the value's bits (two table loads, one compare), one
-//! relaxed `fetch_add` on the bucket, one compare-and-swap loop on the sum, and a relaxed
-//! load each of the minimum and maximum (a `fetch_min`/`fetch_max` only when the value is a
-//! new extreme). No lock, no allocation, no branch that can drop the value, no panic.
+//! `observe` is: the bucket index from the value's bits (two table loads, one compare), a
+//! relaxed load each of the minimum and maximum (a `fetch_min`/`fetch_max` only when the
+//! value is a new extreme), one compare-and-swap loop on the sum, and last one `fetch_add`
+//! on the bucket with `Release` ordering (the same instruction as a relaxed one on x86-64).
+//! No lock, no allocation, no branch that can drop the value, no panic. With a window, add
+//! one load of the due time (and, once per step, a rotation).
+//!
+//! The order matters to readers: a read loads the counts with `Acquire`, so every
+//! observation it counts has its extremes and its sum visible to it. Estimates clamped to
+//! `[min, max]` therefore never get clamped to a stale extreme, and `_sum` includes every
+//! observation `_count` does (and perhaps a few in flight).
 //!
 //! ## Reading
 //!
@@ -46,17 +53,18 @@
 //! ## Sliding window
 //!
 //! With `WINDOW > 0` snapshot slots and [`SummaryConfig::with_window`], quantiles cover
-//! the most recent `max_age` ticks (count and sum stay all-time, as Prometheus expects).
-//! The bucket counters are never reset: every `step = max_age / (WINDOW - 1)` ticks, the
-//! first observe or read that notices the step has passed copies them into the oldest
-//! snapshot slot and labels it with a clock reading taken after the copy. A read then
-//! subtracts the newest snapshot taken at or before `now - max_age` from the live counters.
-//! Since the copy only ever contains observations made before its label, no observation
-//! made within the last `max_age` is ever subtracted: the window never loses one. What it
-//! may add is up to one step of older observations (the window spans between `max_age` and
-//! `max_age + step`), more only if the summary was neither observed nor read for longer
-//! than a step, because rotation happens on those calls. See [`SummaryCells`] for exactly
-//! what a reader sees while a snapshot is being taken.
+//! the most recent `max_age` ticks: every observation made at a tick `t >= now - max_age`
+//! (count and sum stay all-time, as Prometheus expects). The bucket counters are never
+//! reset. Every `step = max_age / (WINDOW - 1)` ticks, the first observe or read that finds
+//! the step over copies them into the oldest snapshot slot and labels the copy with a tick
+//! that no observation in it reached: the tick the snapshot was due, or, if another observer
+//! raced the copy, the clock read after the copy plus one. A read subtracts the newest
+//! snapshot labelled at or before `now - max_age` from the live counters. A subtracted
+//! observation was therefore made before `now - max_age`: the window never loses an
+//! observation that belongs to it. What it may add is older observations from at most one
+//! step before the window (it spans between `max_age` and `max_age + step`), plus, rarely,
+//! an observation whose thread was preempted between reading the time and recording it.
+//! See [`SummaryCells`] for exactly what a reader sees while a snapshot is being taken.
 
 use core::fmt;
 use core::ops::ControlFlow;
@@ -504,7 +512,7 @@ impl<const BUCKETS: usize> Snapshot<BUCKETS> {
 ///
 /// ## Concurrency
 ///
-/// Observing is relaxed atomic operations on counters that are never reset, so concurrent
+/// Observing is atomic read-modify-writes on counters that are never reset, so concurrent
 /// observations are never lost and a finished observation is counted by every later read.
 /// A read is not an atomic snapshot of all buckets; it is the copy it made, and its count is
 /// the total of that copy, so quantiles and count always agree.
@@ -575,11 +583,12 @@ impl<const BUCKETS: usize, const WINDOW: usize, const SCALE: u32>
     /// with. With a window, reads the window's clock.
     #[inline]
     pub fn observe(&self, config: &SummaryConfig<SCALE>, value: f64) {
-        let order = match &config.window {
-            Some(window) if WINDOW > 0 => self.tick(window, window.clock.now(), true),
-            _ => Ordering::Relaxed,
-        };
-        self.record(config.offset, value, order);
+        if WINDOW > 0
+            && let Some(window) = &config.window
+        {
+            self.tick(window, window.clock.now(), true);
+        }
+        self.record(config.offset, value);
     }
 
     /// Records `value` made at `now` (ticks of the window's clock; ignored without a
@@ -587,27 +596,28 @@ impl<const BUCKETS: usize, const WINDOW: usize, const SCALE: u32>
     /// the value. `now` must come from the window's clock: never ahead of it.
     #[inline]
     pub fn observe_at(&self, config: &SummaryConfig<SCALE>, value: f64, now: u64) {
-        let order = match &config.window {
-            Some(window) if WINDOW > 0 => self.tick(window, now, true),
-            _ => Ordering::Relaxed,
-        };
-        self.record(config.offset, value, order);
+        if WINDOW > 0
+            && let Some(window) = &config.window
+        {
+            self.tick(window, now, true);
+        }
+        self.record(config.offset, value);
     }
 
-    /// Rotates if a snapshot is due; returns the ordering the caller's recording must use.
+    /// Rotates if a snapshot is due.
     #[inline(always)]
-    fn tick(&self, window: &WindowConfig, now: u64, recording: bool) -> Ordering {
+    fn tick(&self, window: &WindowConfig, now: u64, recording: bool) {
         // Acquire: a recording made after seeing a rotation's new due time cannot be in
         // that rotation's copy.
         if now >= self.next_due.load(Ordering::Acquire) {
-            self.rotate(window, now, recording)
-        } else {
-            Ordering::Relaxed
+            self.rotate(window, now, recording);
         }
     }
 
+    /// Extremes and sum first, then the count with `Release`: a read that acquires the
+    /// count sees this value's extremes (its estimates are clamped to them) and its sum.
     #[inline(always)]
-    fn record(&self, offset: i32, value: f64, order: Ordering) {
+    fn record(&self, offset: i32, value: f64) {
         let bits = value.to_bits();
         // Sign and exponent: 1 ..= 0x7fe is a positive normal number.
         let top = (bits >> 52) as u32;
@@ -621,8 +631,6 @@ impl<const BUCKETS: usize, const WINDOW: usize, const SCALE: u32>
         } else {
             &self.specials[special_of(value)]
         };
-        cell.fetch_add(1, order);
-        add_f64(&self.sum, value);
         if !value.is_nan() {
             let key = order_key(value);
             if key < self.min.load(Ordering::Relaxed) {
@@ -632,31 +640,36 @@ impl<const BUCKETS: usize, const WINDOW: usize, const SCALE: u32>
                 self.max.fetch_max(key, Ordering::Relaxed);
             }
         }
+        add_f64(&self.sum, value);
+        cell.fetch_add(1, Ordering::Release);
     }
 
-    /// Takes the snapshot that is due, unless another thread is taking it. Returns the
-    /// ordering for the caller's recording: `Release` for an observer that lost the
-    /// election to a rotation that may be copying right now, `Relaxed` otherwise.
+    /// Takes the snapshot that is due, unless another thread is taking it. An observer
+    /// (`recording`) that loses the election counts itself as a racer: its observation,
+    /// recorded with `Release` right after, may land in the copy being made.
     #[cold]
     #[inline(never)]
-    fn rotate(&self, window: &WindowConfig, now: u64, recording: bool) -> Ordering {
+    fn rotate(&self, window: &WindowConfig, now: u64, recording: bool) {
         let due = self.next_due.load(Ordering::Acquire);
         if now < due {
-            return Ordering::Relaxed;
+            return;
         }
         let slots = WINDOW.max(1);
         let step = window.max_age / (slots as u64 - 1).max(1);
         // Read before the election: every observer that loses it counts itself in `racers`
         // after this load (the election's release/acquire orders the two).
         let racers_before = self.racers.load(Ordering::Acquire);
-        if self.claimed.fetch_max(due + 1, Ordering::AcqRel) > due {
+        if self
+            .claimed
+            .fetch_max(due.saturating_add(1), Ordering::AcqRel)
+            > due
+        {
             // Someone else takes this snapshot. Our observation may land in their copy, so
             // say so: they then label the copy with a clock reading instead of `due`.
             if recording {
                 self.racers.fetch_add(1, Ordering::AcqRel);
-                return Ordering::Release;
             }
-            return Ordering::Relaxed;
+            return;
         }
         let label = self.take_snapshot(window, due, racers_before);
         // The next snapshot is due a whole step after this one's label (and after `now`),
@@ -664,7 +677,6 @@ impl<const BUCKETS: usize, const WINDOW: usize, const SCALE: u32>
         // stable snapshot behind it, even while the oldest one is being overwritten.
         let next = label.unwrap_or(now).max(now).saturating_add(step);
         self.next_due.fetch_max(next, Ordering::Release);
-        Ordering::Relaxed
     }
 
     /// Copies the live counters into the oldest slot; returns the label it stored, or
@@ -692,15 +704,15 @@ impl<const BUCKETS: usize, const WINDOW: usize, const SCALE: u32>
         for (to, from) in slot.specials.iter().zip(&self.specials) {
             to.store(from.load(Ordering::Acquire), Ordering::Release);
         }
-        // Every observation in the copy was made before its label. Observations made before
-        // `due` took the fast path; one made at or after `due` either came after the copy
-        // (it saw the new due time, or it is this thread's own) or raced it and counted
-        // itself in `racers`. With no racer, `due` is a true label; otherwise a clock
-        // reading taken now, after the copy, is.
+        // The label is an exclusive bound: every observation in the copy was made at a
+        // tick before it. Observations made before `due` took the fast path; one made at or
+        // after `due` either came after the copy (it saw the new due time, or it is this
+        // thread's own) or raced it and counted itself in `racers`. With no racer, `due` is
+        // such a bound; otherwise the clock, read after the copy, plus one tick is.
         let label = if self.racers.load(Ordering::Acquire) == racers_before {
             due
         } else {
-            window.clock.now()
+            window.clock.now().saturating_add(1)
         };
         slot.taken.store(label, Ordering::Release);
         slot.seq.store(seq + 2, Ordering::Release);
@@ -757,15 +769,16 @@ impl<const BUCKETS: usize, const WINDOW: usize, const SCALE: u32>
             specials.fill(0);
         }
         // Live counters, read after the baseline: each is at least the baseline's copy of
-        // it (the rotator read it before publishing the copy we acquired).
+        // it (the rotator read it before publishing the copy we acquired). Acquire, as in
+        // every read of the counts: see `record`.
         let mut total = 0u64;
         for (out, cell) in counts.iter_mut().zip(&self.counts) {
-            let live = cell.load(Ordering::Relaxed);
+            let live = cell.load(Ordering::Acquire);
             total = total.wrapping_add(live);
             *out = live.saturating_sub(*out);
         }
         for (out, cell) in specials.iter_mut().zip(&self.specials) {
-            let live = cell.load(Ordering::Relaxed);
+            let live = cell.load(Ordering::Acquire);
             total = total.wrapping_add(live);
             *out = live.saturating_sub(*out);
         }
@@ -792,11 +805,11 @@ impl<const BUCKETS: usize, const WINDOW: usize, const SCALE: u32>
             _ => {
                 let mut total = 0u64;
                 for (out, cell) in counts.iter_mut().zip(&self.counts) {
-                    *out = cell.load(Ordering::Relaxed);
+                    *out = cell.load(Ordering::Acquire);
                     total = total.wrapping_add(*out);
                 }
                 for (out, cell) in specials.iter_mut().zip(&self.specials) {
-                    *out = cell.load(Ordering::Relaxed);
+                    *out = cell.load(Ordering::Acquire);
                     total = total.wrapping_add(*out);
                 }
                 total
