@@ -623,13 +623,13 @@ impl<const BUCKETS: usize, const WINDOW: usize, const SCALE: u32>
         let top = (bits >> 52) as u32;
         let cell = if top.wrapping_sub(1) < 0x7fe {
             let at = sketch::index_of_normal_bits::<SCALE>(bits).wrapping_sub(offset);
+            let [_, _, underflow, overflow, _] = &self.specials;
             match usize::try_from(at) {
-                Ok(at) if at < BUCKETS => &self.counts[at],
-                Ok(_) => &self.specials[OVERFLOW],
-                Err(_) => &self.specials[UNDERFLOW],
+                Ok(at) => self.counts.get(at).unwrap_or(overflow),
+                Err(_) => underflow,
             }
         } else {
-            &self.specials[special_of(value)]
+            self.special_cell(value)
         };
         if !value.is_nan() {
             let key = order_key(value);
@@ -852,6 +852,24 @@ impl<const BUCKETS: usize, const WINDOW: usize, const SCALE: u32>
         })
     }
 
+    /// The counter a value outside the positive normal range goes to.
+    #[inline]
+    fn special_cell(&self, value: f64) -> &AtomicU64 {
+        let [negative, zero, underflow, overflow, nan] = &self.specials;
+        if value.is_nan() {
+            nan
+        } else if value == 0.0 {
+            zero
+        } else if value < 0.0 {
+            negative
+        } else if value.is_infinite() {
+            overflow
+        } else {
+            // Positive subnormal: below every valid range.
+            underflow
+        }
+    }
+
     /// Observations so far, all-time.
     pub fn count(&self) -> u64 {
         self.counts
@@ -876,23 +894,6 @@ impl<const BUCKETS: usize, const WINDOW: usize, const SCALE: u32>
     pub fn max(&self) -> Option<f64> {
         let key = self.max.load(Ordering::Relaxed);
         (key != NO_MAX).then(|| from_order_key(key))
-    }
-}
-
-/// The counter a value outside the positive normal range goes to.
-#[inline]
-fn special_of(value: f64) -> usize {
-    if value.is_nan() {
-        NAN
-    } else if value == 0.0 {
-        ZERO
-    } else if value < 0.0 {
-        NEGATIVE
-    } else if value.is_infinite() {
-        OVERFLOW
-    } else {
-        // Positive subnormal: below every valid range.
-        UNDERFLOW
     }
 }
 
