@@ -828,6 +828,7 @@ impl<const BUCKETS: usize, const WINDOW: usize, const SCALE: u32>
             max: (max != NO_MAX).then(|| from_order_key(max)),
             windowed,
             estimate_factor: sketch::estimate_factor::<SCALE>(),
+            lower_bound: sketch::lower_bound::<SCALE>,
         })
     }
 
@@ -969,6 +970,8 @@ pub struct SketchSnapshot<'a> {
     max: Option<f64>,
     windowed: bool,
     estimate_factor: f64,
+    /// `sketch::lower_bound` at this scale: only the scale in use is linked.
+    lower_bound: fn(i32) -> f64,
 }
 
 impl SketchSnapshot<'_> {
@@ -1048,19 +1051,8 @@ impl SketchSnapshot<'_> {
 
     /// The lower edge of bucket `index` at this snapshot's scale.
     fn lower_edge(&self, index: i64) -> f64 {
-        // 2^(index / 2^scale), via the exponent and the fraction's table at this scale.
         let index = index.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
-        match self.scale {
-            0 => sketch::lower_bound::<0>(index),
-            1 => sketch::lower_bound::<1>(index),
-            2 => sketch::lower_bound::<2>(index),
-            3 => sketch::lower_bound::<3>(index),
-            4 => sketch::lower_bound::<4>(index),
-            5 => sketch::lower_bound::<5>(index),
-            6 => sketch::lower_bound::<6>(index),
-            7 => sketch::lower_bound::<7>(index),
-            _ => sketch::lower_bound::<8>(index),
-        }
+        (self.lower_bound)(index)
     }
 
     /// Clamps an estimate into the observed `[min, max]`, which holds the true value.
