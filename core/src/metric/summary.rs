@@ -101,8 +101,17 @@ const READ_ATTEMPTS: usize = 4;
 /// A source of time for a summary's sliding window, in ticks of the implementor's choosing
 /// (the window's `max_age` is in the same ticks).
 ///
-/// Core has no clock of its own; `corral-std` provides one over `std::time::Instant`. A
-/// clock for a device can read a hardware timer. A `static` clock is the usual form:
+/// Core has no clock of its own: a windowed summary's configuration holds a
+/// `&'static dyn Clock` ([`SummaryConfig::with_window`]), which [`Summary::observe`] and
+/// every read call. A clock for a device can read a hardware timer. The std adapter plugs in
+/// the same way, with a `static` clock over `std::time::Instant`, for example ticks of one
+/// millisecond since the first call (`OnceLock<Instant>` plus `elapsed().as_millis()`), and
+/// `SummaryConfig::new(1e-4).with_window(600_000, &CLOCK)` for a ten-minute window.
+///
+/// `observe` reads the clock on every call, so the clock's cost adds to it; a clock that
+/// returns a cached tick (an atomic a timer thread advances) is the cheap choice, and
+/// [`Summary::observe_at`] takes a time the caller already has (a timer that has just read
+/// `Instant::now` to measure the value). A `static` clock is the usual form:
 ///
 /// ```
 /// use corral_core::Clock;
@@ -517,17 +526,25 @@ impl<const BUCKETS: usize> Snapshot<BUCKETS> {
 /// A read is not an atomic snapshot of all buckets; it is the copy it made, and its count is
 /// the total of that copy, so quantiles and count always agree.
 ///
-/// With a window, a rotation (one per step) is: a compare-and-swap on the due time that
-/// elects one thread, which marks the oldest slot busy (its sequence number turns odd),
-/// copies the live counters into it, reads the clock, stores that reading and makes the
-/// sequence number even again. Nobody waits for it: other observers record as usual (their
-/// observations are in the copy or not; either way their timestamps are not after the
-/// label, so no window that should count them subtracts them). A reader during a rotation
-/// sees the busy slot as absent and uses the newest other stable snapshot at or before
-/// `now - max_age` (it never needs the slot being overwritten, which is the oldest); if a
-/// slot it picked is overwritten while it copies, it notices (the sequence number changed)
-/// and picks again, up to a few times, after which it counts all observations since the
-/// start instead. No path blocks: a rotator that stalls only delays the next snapshot.
+/// With a window, a rotation (at most one per step) goes like this. The first thread to
+/// find `now >= next_due` and raise `claimed` past that due time (`fetch_max`) is elected.
+/// Observers that find the same due time but lose the election count themselves in `racers`
+/// and record at once: nobody waits. The elected thread marks the oldest slot busy (its
+/// sequence number turns odd), copies the live counters into it, labels it (with the due
+/// time if `racers` did not move since before the election, else with the clock plus one),
+/// makes the sequence number even again, and raises `next_due` to `max(label, now) + step`.
+/// Until then, every observer at or past the due time takes this slow path (one extra
+/// `fetch_max` and `fetch_add`); the copy is `BUCKETS + 5` loads and stores.
+///
+/// A reader during a rotation skips a busy slot and uses the newest stable snapshot labelled
+/// at or before `now - max_age`; with a current `now` it never needs the slot being
+/// overwritten (the oldest), because labels are at least a step apart. A reader whose `now`
+/// lags can pick the slot just as it is overwritten: it re-checks the sequence number after
+/// copying, and picks again if it changed, up to four times, after which it counts every
+/// observation since the start (more, never fewer). A rotator that stalls mid-copy blocks
+/// nobody: its slot stays busy and the next rotation that lands on it skips its snapshot.
+///
+/// These interleavings are model-checked with loom (`loom-tests/tests/summary.rs`).
 pub struct SummaryCells<
     const BUCKETS: usize,
     const WINDOW: usize = 0,
