@@ -72,6 +72,10 @@ pub use metric::{
     BoundsError, Counter, FloatCounter, Gauge, Histogram, HistogramCells, HistogramRef, IntGauge,
     Metric, MetricKind, ShardedCounter, ShardedHistogram, buckets,
 };
+pub use metric::{
+    Clock, DEFAULT_QUANTILES, DEFAULT_SCALE, MAX_QUANTILES, SketchSnapshot, Summary, SummaryCells,
+    SummaryConfig, SummaryConfigError, SummaryRef, quantile_rank, sketch,
+};
 pub use pad::{CACHE_LINE, CachePadded};
 pub use registry::{Desc, Limits, Registry, RegistryConfig};
 pub use visit::{

@@ -49,6 +49,8 @@ pub enum BoundsError {
         /// Position of the offending bound.
         index: usize,
     },
+    /// A summary's configuration does not fit its type.
+    Summary(crate::metric::SummaryConfigError),
 }
 
 impl fmt::Display for BoundsError {
@@ -70,6 +72,7 @@ impl fmt::Display for BoundsError {
                     "bucket bound #{index} is not greater than the bound before it"
                 )
             }
+            BoundsError::Summary(e) => write!(f, "{e}"),
         }
     }
 }
