@@ -55,4 +55,4 @@ pub use registry::{
     AlreadyInitialized, DEFAULT_FAMILIES, DefaultRegistry, default_registry, init_default_registry,
 };
 pub use stripe::{ShardedCounterExt, thread_stripe};
-pub use timer::{Observe, TimeUnit, Timer, TimerExt};
+pub use timer::{MONOTONIC_MS, MonotonicMillis, Observe, TimeUnit, Timer, TimerExt};
