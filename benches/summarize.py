@@ -24,6 +24,22 @@ STRING_PEERS = (
     "opentelemetry",
 )
 TYPED_PEERS = ("prometheus-client(enum)", "measured(enum)")
+ORDER = (
+    "raw-atomic",
+    "raw-cell",
+    "corral",
+    "corral-typed",
+    "corral-dynamic",
+    "prometheus",
+    "prometheus-client",
+    "prometheus-client(String)",
+    "prometheus-client(enum)",
+    "metrics",
+    "metrics(+upkeep)",
+    "measured",
+    "measured(enum)",
+    "opentelemetry",
+)
 GROUPS = (
     "counter_inc_unlabelled",
     "counter_inc_cached_handle",
@@ -62,9 +78,9 @@ def main(run_dirs):
     runs = [load(d) for d in run_dirs]
     print(f"criterion median ns/op, median of {len(runs)} runs (± = largest deviation of one run)\n")
     for group in GROUPS:
-        names = [n for n in runs[0].get(group, {})]
+        names = sorted(runs[0].get(group, {}), key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n))
         corrals = [n for n in names if n.startswith("corral")]
-        header = "| library | ns/op | " + " | ".join(f"÷ {c}" for c in corrals) + " |"
+        header = "| library | ns/op | " + " | ".join(f"its time ÷ {c}'s" for c in corrals) + " |"
         print(f"### {group}\n\n{header}\n|---|---:|" + "---:|" * len(corrals))
         for name in names:
             values = [r[group][name] for r in runs if name in r.get(group, {})]

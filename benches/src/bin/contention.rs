@@ -16,7 +16,9 @@
 //!   a cached handle (OpenTelemetry has no handle: its attribute slice on every call).
 //! - `own-labelled`: each thread increments its own series of one family,
 //!   `{method="GET", worker="wNN"}`, resolving the labels from strings on every call.
-//! - `histogram`: every thread observes into the same latency histogram.
+//! - `histogram`: every thread observes into the same latency histogram. Corral has two
+//!   rows: its plain `Histogram` (`corral`) and its `ShardedHistogram<14, 16>` with one
+//!   stripe per thread (`corral-sharded`), the type it offers for a contended histogram.
 //!
 //! Options: `--threads 1,2,4,8,16`, `--runs 3`, `--ops 1000000` (operations per thread for
 //! the counter workloads; the labelled and histogram workloads do a quarter of that),
@@ -31,7 +33,7 @@ use corral_benches::peers::measured_labels::{self, WorkerLabels};
 use corral_benches::peers::{self, Otel, PcWorkerLabels};
 use corral_benches::raw::{self, RawHistogram, RawStriped, RawWorkers};
 use corral_benches::{OBSERVATIONS, WORKERS};
-use corral_core::{Counter, DynamicFamily, Histogram, ShardedCounter, buckets};
+use corral_core::{Counter, DynamicFamily, Histogram, ShardedCounter, ShardedHistogram, buckets};
 use opentelemetry::KeyValue;
 use prometheus_client::metrics::counter::Counter as PcCounter;
 use prometheus_client::metrics::family::Family as PcFamily;
@@ -191,6 +193,8 @@ static CORRAL_SHARED: Counter = Counter::new();
 static CORRAL_SHARDED: ShardedCounter<16> = ShardedCounter::new();
 static CORRAL_OWN: DynamicFamily<Counter, 2, 128> = DynamicFamily::new(["method", "worker"]);
 static CORRAL_HISTOGRAM: Histogram<14> = Histogram::new(buckets::LATENCY_MS);
+static CORRAL_SHARDED_HISTOGRAM: ShardedHistogram<14, 16> =
+    ShardedHistogram::new(buckets::LATENCY_MS);
 
 impl State {
     fn new() -> Self {
@@ -447,6 +451,11 @@ impl State {
                     CORRAL_HISTOGRAM.observe(value(k));
                 }
             }),
+            "corral-sharded" => timed(threads, ops, &|t, n| {
+                for k in 0..n {
+                    CORRAL_SHARDED_HISTOGRAM.observe_on_stripe(t, value(k));
+                }
+            }),
             "prometheus" => timed(threads, ops, &|_, n| {
                 for k in 0..n {
                     self.prom_histogram.observe(value(k));
@@ -494,7 +503,15 @@ impl State {
                         .sum(),
                     self.raw_workers.total(),
                 ],
-                "histogram" => [CORRAL_HISTOGRAM.count(), self.raw_histogram.count()],
+                "histogram" => {
+                    if CORRAL_SHARDED_HISTOGRAM.count() != *ops {
+                        return Err(format!(
+                            "histogram/corral-sharded: counted {}, expected {ops}",
+                            CORRAL_SHARDED_HISTOGRAM.count()
+                        ));
+                    }
+                    [CORRAL_HISTOGRAM.count(), self.raw_histogram.count()]
+                }
                 _ => unreachable!(),
             };
             for (who, got) in ["corral", "raw-atomic"].iter().zip(got) {
@@ -535,8 +552,9 @@ fn main() {
             "shared" | "sharded" => options.ops,
             _ => (options.ops / 4).max(1),
         };
+        let libs = libraries_for(&options.libs, workload);
         let mut table = Vec::new();
-        for lib in &options.libs {
+        for lib in &libs {
             let mut row = Vec::new();
             for &threads in &options.threads {
                 let mut runs: Vec<f64> = (0..options.runs)
@@ -568,7 +586,7 @@ fn main() {
                 .join(" | "),
             "---:|".repeat(options.threads.len())
         );
-        for (lib, row) in options.libs.iter().zip(&table) {
+        for (lib, row) in libs.iter().zip(&table) {
             println!(
                 "| {lib} | {} |",
                 row.iter()
@@ -587,6 +605,20 @@ fn main() {
     print_goals(&options, &results);
 }
 
+/// The rows of `workload`: the chosen libraries, plus Corral's `ShardedHistogram<14, 16>`
+/// (`observe_on_stripe(thread, value)`) beside its plain `Histogram` in the histogram table.
+fn libraries_for(libs: &[String], workload: &str) -> Vec<String> {
+    let mut out = libs.to_vec();
+    if workload == "histogram" && libs.iter().any(|l| l == "corral") {
+        let at = out
+            .iter()
+            .position(|l| l == "corral")
+            .map_or(out.len(), |i| i + 1);
+        out.insert(at, "corral-sharded".to_owned());
+    }
+    out
+}
+
 /// The contention goals, computed from this run.
 fn print_goals(options: &Options, results: &[Vec<Vec<f64>>]) {
     let Some(last) = options.threads.len().checked_sub(1) else {
@@ -595,7 +627,9 @@ fn print_goals(options: &Options, results: &[Vec<Vec<f64>>]) {
     let threads = options.threads[last];
     let cell = |workload: &str, lib: &str| -> Option<f64> {
         let w = options.workloads.iter().position(|x| x == workload)?;
-        let l = options.libs.iter().position(|x| x == lib)?;
+        let l = libraries_for(&options.libs, workload)
+            .iter()
+            .position(|x| x == lib)?;
         Some(results[w][l][last])
     };
     println!("## Goals at {threads} threads, from this run\n");
@@ -610,10 +644,17 @@ fn print_goals(options: &Options, results: &[Vec<Vec<f64>>]) {
         .iter()
         .filter_map(|p| cell("histogram", p).map(|v| (p, v)))
         .max_by(|a, b| a.1.total_cmp(&b.1));
-    if let (Some(corral), Some((peer, best))) = (cell("histogram", "corral"), best_peer) {
-        println!(
-            "- shared histogram vs the best peer ({peer}): {corral:.1} / {best:.1} Mops/s = {:.1}x (goal: at least 5x)",
-            corral / best
-        );
+    if let Some((peer, best)) = best_peer {
+        for (row, what) in [
+            ("corral", "Histogram"),
+            ("corral-sharded", "ShardedHistogram<14, 16>"),
+        ] {
+            if let Some(corral) = cell("histogram", row) {
+                println!(
+                    "- shared histogram, Corral's {what} vs the best peer ({peer}): {corral:.1} / {best:.1} Mops/s = {:.1}x (goal: at least 5x)",
+                    corral / best
+                );
+            }
+        }
     }
 }
