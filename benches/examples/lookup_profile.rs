@@ -9,12 +9,14 @@
 //! ```
 //!
 //! Workloads: `corral-dynamic` (default), `corral-typed`, `raw-atomic`, `prometheus`,
-//! `prometheus-client`, `measured` (labelled increments); `observe:corral`,
+//! `prometheus-client`, `measured` (labelled increments); `inc:corral`, `inc:raw-atomic`
+//! (unlabelled increments); `observe:corral`,
 //! `observe:raw-atomic`, `observe:prometheus`, `observe:prometheus-client`,
 //! `observe:measured` (histogram observations). Running it with two values of N and
 //! subtracting the totals gives instructions per operation without the set-up.
 
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use corral_benches::peers::measured_labels::{self, StringLabels};
 use corral_benches::peers::{self, PcLabels};
@@ -31,6 +33,8 @@ static TYPED: TypedFamily<Counter, (Method, Status), 12> = TypedFamily::new();
 static RAW: RawLabelled = RawLabelled::new();
 static HISTOGRAM: Histogram<14> = Histogram::new(buckets::LATENCY_MS);
 static RAW_HISTOGRAM: RawHistogram = RawHistogram::new();
+static COUNTER: Counter = Counter::new();
+static RAW_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Runs `f(i)` `n` times with `i` rotating through `0..12`.
 fn labelled(n: usize, mut f: impl FnMut(usize)) {
@@ -94,6 +98,10 @@ fn main() {
                 vec.inc(StringLabels { method, status });
             });
         }
+        "inc:raw-atomic" => (0..n).for_each(|_| {
+            black_box(&RAW_COUNTER).fetch_add(1, Ordering::Relaxed);
+        }),
+        "inc:corral" => (0..n).for_each(|_| black_box(&COUNTER).inc()),
         "observe:corral" => observed(n, |v| HISTOGRAM.observe(v)),
         "observe:raw-atomic" => observed(n, |v| RAW_HISTOGRAM.observe(v)),
         "observe:prometheus" => {
