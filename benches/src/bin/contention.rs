@@ -20,7 +20,7 @@
 //!   rows: its plain `Histogram` (`corral`) and its `ShardedHistogram<14, 16>` with one
 //!   stripe per thread (`corral-sharded`), the type it offers for a contended histogram.
 //!
-//! Options: `--threads 1,2,4,8,16`, `--runs 3`, `--ops 1000000` (operations per thread for
+//! Options: `--threads 1,2,4,8,16`, `--runs 3`, `--ops 500000` (operations per thread for
 //! the counter workloads; the labelled and histogram workloads do a quarter of that),
 //! `--libs corral,prometheus,...`, `--workloads shared,sharded,own-labelled,histogram`.
 
@@ -77,7 +77,7 @@ fn parse_args() -> Result<Options, String> {
     let mut options = Options {
         threads: vec![1, 2, 4, 8, 16],
         runs: 3,
-        ops: 1_000_000,
+        ops: 500_000,
         libs: LIBRARIES.iter().map(|s| (*s).to_owned()).collect(),
         workloads: WORKLOADS.iter().map(|s| (*s).to_owned()).collect(),
     };
