@@ -16,7 +16,7 @@ use opentelemetry_sdk::metrics::{
 };
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 
-use crate::{LATENCY_BOUNDS, METHODS, Method, STATUSES, Status, WORKERS};
+use crate::{LATENCY_BOUNDS, Method, Status};
 
 /// The `metrics` facade's global recorder: `metrics-exporter-prometheus`'s real recorder
 /// with the latency buckets, installed on first use (one per process, as the facade
@@ -284,25 +284,3 @@ pub mod measured_labels {
 pub fn measured_thresholds() -> measured::metric::histogram::Thresholds<13> {
     measured::metric::histogram::Thresholds::with_buckets(LATENCY_BOUNDS)
 }
-
-/// Label values as `(method, status)` pairs for a family of `series` series: the 12 bench
-/// combinations first, then made-up values, all distinct.
-pub fn series_labels(series: usize) -> Vec<(String, String)> {
-    (0..series)
-        .map(|i| {
-            let mut method = String::new();
-            let mut status = String::new();
-            if i < 12 {
-                method.push_str(METHODS[i / 4]);
-                status.push_str(STATUSES[i % 4]);
-            } else {
-                let _ = write!(method, "m{}", i / 10);
-                let _ = write!(status, "s{}", i % 10);
-            }
-            (method, status)
-        })
-        .collect()
-}
-
-/// The number of worker label values, for argument checks.
-pub const MAX_WORKERS: usize = WORKERS.len();
