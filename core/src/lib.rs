@@ -53,6 +53,7 @@
 extern crate std;
 
 mod collect;
+pub mod encode;
 mod error;
 mod label;
 mod macros;
@@ -71,8 +72,13 @@ pub use metric::{
     BoundsError, Counter, FloatCounter, Gauge, Histogram, HistogramCells, HistogramRef, IntGauge,
     Metric, MetricKind, ShardedCounter, buckets,
 };
+pub use metric::{
+    CounterWithExemplar, EXEMPLAR_LABEL_BYTES, EXEMPLAR_MAX_RUNES, Exemplar, ExemplarError,
+    HistogramExemplarCells, HistogramExemplarRef, HistogramWithExemplars,
+};
 pub use pad::{CACHE_LINE, CachePadded};
 pub use registry::{Desc, Limits, Registry, RegistryConfig};
 pub use visit::{
     Cursor, FamilyInfo, HistogramValue, SeriesLabels, SummaryValue, Value, Visit, Visitor,
 };
+pub use visit::{ExemplarLabels, ExemplarValue};
