@@ -50,13 +50,13 @@ fn golden_files_hold_the_rules() {
         assert!(text.contains("requests_total{otel_metric_overflow=\"true\"} 11\n"));
         assert!(text.contains("stream_processor_events_received_total 18446744073709551615\n"));
         assert!(text.contains("_bucket{le=\"+Inf\"} 5\n"));
-        assert!(text.contains("stream_processor_processing_duration_ms_count 5\n"));
+        assert!(text.contains("stream_processor_processing_duration_seconds_count 5\n"));
         assert!(text.contains("{stage=\"parse\",quantile=\"0.99\"} 1.25e+06\n"));
     }
     assert!(PROMETHEUS.contains("# TYPE requests_total counter\n"));
     assert!(!PROMETHEUS.contains(" # {"), "no exemplars in the Prometheus format");
     assert!(OPENMETRICS.contains("# TYPE requests counter\n"));
-    assert!(OPENMETRICS.contains("# UNIT stream_processor_processing_duration_ms ms\n"));
+    assert!(OPENMETRICS.contains("# UNIT stream_processor_processing_duration_seconds seconds\n"));
     assert!(OPENMETRICS.ends_with("# EOF\n"));
     assert!(OPENMETRICS.contains(
         "traced_requests_total 3 # {trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\",span_id=\"00f067aa0ba902b7\"} 2.0 1520879607.789\n"
@@ -163,7 +163,7 @@ fn too_large_names_the_family() {
     );
     assert_eq!(
         err.to_string(),
-        "one series of `stream_processor_processing_duration_ms` is larger than the whole render buffer; use a larger buffer"
+        "one series of `stream_processor_processing_duration_seconds` is larger than the whole render buffer; use a larger buffer"
     );
     // The closing `# EOF` alone in a 5-byte buffer: an error too.
     static EMPTY: Registry<1> =
@@ -244,4 +244,20 @@ fn heapless_vec_is_a_sink() {
         encode::prometheus(f.registry, &mut small),
         Err(EncodeError::BufferFull { .. })
     ));
+}
+
+#[test]
+fn empty_help_writes_no_help_line() {
+    static REGISTRY: Registry<2> =
+        Registry::with_config(RegistryConfig::DEFAULT.with_self_metrics(false));
+    static DEPTH: corral_core::IntGauge = corral_core::IntGauge::new();
+    REGISTRY.register(Desc::new("depth", ""), &DEPTH).unwrap();
+    DEPTH.set(-3);
+    let mut buf = [0u8; 128];
+    let mut sink = SliceSink::new(&mut buf);
+    encode::prometheus(&REGISTRY, &mut sink).unwrap();
+    assert_eq!(sink.as_str(), "# TYPE depth gauge\ndepth -3\n");
+    let mut sink = SliceSink::new(&mut buf);
+    encode::openmetrics(&REGISTRY, &mut sink).unwrap();
+    assert_eq!(sink.as_str(), "# TYPE depth gauge\ndepth -3\n# EOF\n");
 }

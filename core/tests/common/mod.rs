@@ -48,6 +48,11 @@ impl Collect for FixedSummary {
     }
 }
 
+/// The specification's latency buckets, in seconds.
+pub const LATENCY_SECONDS: &[f64] = &[
+    0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
 pub struct Fixture {
     pub registry: &'static Registry<16>,
 }
@@ -61,8 +66,7 @@ pub fn every_feature() -> Fixture {
     let cost: &'static FloatCounter = Box::leak(Box::new(FloatCounter::new()));
     let windows: &'static Gauge = Box::leak(Box::new(Gauge::new()));
     let in_flight: &'static IntGauge = Box::leak(Box::new(IntGauge::new()));
-    let latency: &'static Histogram<14> =
-        Box::leak(Box::new(Histogram::new(corral_core::buckets::LATENCY_MS)));
+    let latency: &'static Histogram<14> = Box::leak(Box::new(Histogram::new(LATENCY_SECONDS)));
     let sharded: &'static ShardedCounter<4> = Box::leak(Box::new(ShardedCounter::new()));
     let typed: &'static TypedFamily<Counter, (Kind, Outcome), 4> =
         Box::leak(Box::new(TypedFamily::new()));
@@ -90,10 +94,11 @@ pub fn every_feature() -> Fixture {
         windows,
     )
     .unwrap();
-    r.register(Desc::new("in_flight_requests", ""), in_flight).unwrap();
+    r.register(Desc::new("in_flight_requests", "Requests in flight"), in_flight)
+        .unwrap();
     r.register(
-        Desc::new("stream_processor_processing_duration_ms", "Event processing duration in milliseconds")
-            .with_unit("ms"),
+        Desc::new("stream_processor_processing_duration_seconds", "Event processing duration")
+            .with_unit("seconds"),
         latency,
     )
     .unwrap();
@@ -114,7 +119,7 @@ pub fn every_feature() -> Fixture {
     cost.inc_by(0.2);
     windows.set(f64::NEG_INFINITY);
     in_flight.set(-42);
-    for v in [0.5, 3.0, 3.0, 99.0, 20_000.0] {
+    for v in [0.0005, 0.003, 0.003, 0.099, 20.0] {
         latency.observe(v);
     }
     sharded.inc_by_stripe(0, 5);
