@@ -3,6 +3,7 @@
 //!
 //! The expected text is in `tests/golden/` (reviewed line by line against both format
 //! specifications); `tests/common/mod.rs` builds the registry it comes from.
+#![allow(clippy::std_instead_of_core, reason = "a std test binary")]
 mod common;
 
 use corral_core::encode::{self, EncodeError, Progress, Renderer, Sink, SliceSink};
@@ -21,7 +22,10 @@ fn prometheus_text_golden() {
 #[test]
 fn openmetrics_golden() {
     let f = common::every_feature();
-    assert_eq!(common::one_shot(f.registry, true, Some(CREATED)), OPENMETRICS);
+    assert_eq!(
+        common::one_shot(f.registry, true, Some(CREATED)),
+        OPENMETRICS
+    );
 }
 
 #[test]
@@ -40,8 +44,14 @@ fn golden_files_hold_the_rules() {
     // Spot checks that the golden text says what the specifications require, so that a
     // regenerated golden file cannot silently drift.
     for (text, help) in [
-        (PROMETHEUS, "# HELP stream_processor_active_windows Active windows\\nper C:\\\\path\n"),
-        (OPENMETRICS, "# HELP llm_cost_usd Spend in US dollars, \\\"estimated\\\"\n"),
+        (
+            PROMETHEUS,
+            "# HELP stream_processor_active_windows Active windows\\nper C:\\\\path\n",
+        ),
+        (
+            OPENMETRICS,
+            "# HELP llm_cost_usd Spend in US dollars, \\\"estimated\\\"\n",
+        ),
     ] {
         assert!(text.contains(help), "{help}");
         assert!(text.contains("requests_total{path=\"/a\\\"b\",note=\"back\\\\slash\"} 1\n"));
@@ -54,7 +64,10 @@ fn golden_files_hold_the_rules() {
         assert!(text.contains("{stage=\"parse\",quantile=\"0.99\"} 1.25e+06\n"));
     }
     assert!(PROMETHEUS.contains("# TYPE requests_total counter\n"));
-    assert!(!PROMETHEUS.contains(" # {"), "no exemplars in the Prometheus format");
+    assert!(
+        !PROMETHEUS.contains(" # {"),
+        "no exemplars in the Prometheus format"
+    );
     assert!(OPENMETRICS.contains("# TYPE requests counter\n"));
     assert!(OPENMETRICS.contains("# UNIT stream_processor_processing_duration_seconds seconds\n"));
     assert!(OPENMETRICS.ends_with("# EOF\n"));
@@ -125,7 +138,10 @@ fn chunks_of_every_size_concatenate_to_the_one_shot_output() {
             expected.to_owned()
         };
         let threshold = largest_item(&expected);
-        assert!(threshold > 500, "the latency histogram is the largest item: {threshold}");
+        assert!(
+            threshold > 500,
+            "the latency histogram is the largest item: {threshold}"
+        );
         for size in [1, 10, threshold - 1] {
             match common::chunked(f.registry, openmetrics, size) {
                 Err(EncodeError::TooLarge { family }) => {
@@ -170,7 +186,9 @@ fn too_large_names_the_family() {
         Registry::with_config(RegistryConfig::DEFAULT.with_self_metrics(false));
     let mut buf = [0u8; 5];
     let mut sink = SliceSink::new(&mut buf);
-    let err = Renderer::openmetrics().render_chunk(&EMPTY, &mut sink).unwrap_err();
+    let err = Renderer::openmetrics()
+        .render_chunk(&EMPTY, &mut sink)
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "the render buffer cannot hold even the closing `# EOF` line; use a larger buffer"
@@ -194,17 +212,30 @@ fn a_sink_that_is_not_empty_gets_more_not_an_error() {
         .unwrap();
     let mut buf = [0u8; 64];
     let mut sink = SliceSink::new(&mut buf);
-    sink.write(b"0123456789012345678901234567890123456789").unwrap();
+    sink.write(b"0123456789012345678901234567890123456789")
+        .unwrap();
     let mut renderer = Renderer::prometheus();
     // The header (52 bytes) does not fit behind 40 bytes of the caller's: nothing is
     // written, and the renderer asks to be called again with an emptier sink.
-    assert_eq!(renderer.render_chunk(&REGISTRY, &mut sink), Ok(Progress::More));
+    assert_eq!(
+        renderer.render_chunk(&REGISTRY, &mut sink),
+        Ok(Progress::More)
+    );
     assert_eq!(sink.len(), 40);
     sink.clear();
-    assert_eq!(renderer.render_chunk(&REGISTRY, &mut sink), Ok(Progress::More));
-    assert_eq!(sink.as_str(), "# HELP events_total Events\n# TYPE events_total counter\n");
+    assert_eq!(
+        renderer.render_chunk(&REGISTRY, &mut sink),
+        Ok(Progress::More)
+    );
+    assert_eq!(
+        sink.as_str(),
+        "# HELP events_total Events\n# TYPE events_total counter\n"
+    );
     sink.clear();
-    assert_eq!(renderer.render_chunk(&REGISTRY, &mut sink), Ok(Progress::Done));
+    assert_eq!(
+        renderer.render_chunk(&REGISTRY, &mut sink),
+        Ok(Progress::Done)
+    );
     assert_eq!(sink.as_str(), "events_total 0\n");
     assert!(renderer.is_done());
     renderer.reset();
@@ -226,7 +257,12 @@ fn one_shot_that_does_not_fit_reports_buffer_full_and_keeps_whole_series() {
     let mut buf = [0u8; 80];
     let mut sink = SliceSink::new(&mut buf);
     let err = encode::prometheus(&REGISTRY, &mut sink).unwrap_err();
-    assert_eq!(err, EncodeError::BufferFull { written: sink.len() });
+    assert_eq!(
+        err,
+        EncodeError::BufferFull {
+            written: sink.len()
+        }
+    );
     assert!(sink.as_str().starts_with(header));
     assert!(sink.as_str().ends_with("} 1\n"), "{}", sink.as_str());
     assert_eq!(sink.as_str().lines().count(), 3);

@@ -1,6 +1,7 @@
 //! `promtool check metrics` (Prometheus 2.42, Debian's `prometheus` package) on the
 //! Prometheus text rendering of a registry that uses every feature: it must report nothing.
 //! Without promtool the test fails and says how to install it.
+#![allow(clippy::std_instead_of_core, reason = "a std test binary")]
 mod common;
 
 use std::io::Write;
@@ -62,7 +63,10 @@ fn promtool_reports_nothing_on_every_feature() {
         assert!(text.contains(needle), "fixture lacks {needle}");
     }
     let (ok, report) = check(&text);
-    assert!(ok && report.is_empty(), "promtool check metrics:\n{report}\n--- input:\n{text}");
+    assert!(
+        ok && report.is_empty(),
+        "promtool check metrics:\n{report}\n--- input:\n{text}"
+    );
 }
 
 #[test]
@@ -71,5 +75,8 @@ fn promtool_is_a_real_check() {
     let (ok, report) = check("# TYPE x counter\nx{a=\"unterminated} 1\n");
     assert!(!ok, "{report}");
     let (ok, report) = check("# HELP x Help\n# TYPE x counter\nx 1\n");
-    assert!(!ok && report.contains("_total"), "lint finding expected: {report}");
+    assert!(
+        !ok && report.contains("_total"),
+        "lint finding expected: {report}"
+    );
 }

@@ -8,6 +8,7 @@
 //! recorded; a Python script parses the rendered text and compares what it recovered with
 //! that list exactly. Without Python or `prometheus_client` the test fails and says how to
 //! install them.
+#![allow(clippy::std_instead_of_core, reason = "a std test binary")]
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::{Command, Stdio};
@@ -69,12 +70,14 @@ fn json_str(s: &str) -> String {
     out
 }
 
+type Labels = Vec<(String, String)>;
+
 /// One expected sample: name, labels, value, optional exemplar (labels, value, nanos).
 struct Sample {
     name: String,
-    labels: Vec<(String, String)>,
+    labels: Labels,
     value: f64,
-    exemplar: Option<(Vec<(String, String)>, f64, u64)>,
+    exemplar: Option<(Labels, f64, u64)>,
 }
 
 fn labels_json(labels: &[(String, String)]) -> String {
@@ -88,7 +91,9 @@ fn labels_json(labels: &[(String, String)]) -> String {
 fn expected_json(families: &[(String, String, String)], samples: &[Sample]) -> String {
     let families: Vec<String> = families
         .iter()
-        .map(|(name, kind, help)| format!("[{},{},{}]", json_str(name), json_str(kind), json_str(help)))
+        .map(|(name, kind, help)| {
+            format!("[{},{},{}]", json_str(name), json_str(kind), json_str(help))
+        })
         .collect();
     let samples: Vec<String> = samples
         .iter()
@@ -105,7 +110,11 @@ fn expected_json(families: &[(String, String, String)], samples: &[Sample]) -> S
             )
         })
         .collect();
-    format!("{{\"families\":[{}],\"samples\":[{}]}}", families.join(","), samples.join(","))
+    format!(
+        "{{\"families\":[{}],\"samples\":[{}]}}",
+        families.join(","),
+        samples.join(",")
+    )
 }
 
 const SCRIPT: &str = r#"
@@ -150,7 +159,10 @@ print("OK %d samples %d families" % (len(samples), len(families)))
 
 fn python() -> Command {
     let ok = Command::new("python3")
-        .args(["-c", "import prometheus_client.parser, prometheus_client.openmetrics.parser"])
+        .args([
+            "-c",
+            "import prometheus_client.parser, prometheus_client.openmetrics.parser",
+        ])
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
@@ -222,17 +234,33 @@ fn record(seed: u64) -> Recorded {
     // help text cannot start with one.
     let help = g.value(12);
     let help: &'static str = Box::leak(help.trim_start_matches([' ', '\t']).into());
-    registry.register(Desc::new("requests_total", help), requests).unwrap();
     registry
-        .register(Desc::new("traced_total", "Traced \\ \"requests\"\nby path"), traced)
+        .register(Desc::new("requests_total", help), requests)
         .unwrap();
     registry
-        .register(Desc::new("latency_seconds", "Latency").with_unit("seconds"), latency)
+        .register(
+            Desc::new("traced_total", "Traced \\ \"requests\"\nby path"),
+            traced,
+        )
+        .unwrap();
+    registry
+        .register(
+            Desc::new("latency_seconds", "Latency").with_unit("seconds"),
+            latency,
+        )
         .unwrap();
     let families = vec![
         ("requests".to_owned(), "counter".to_owned(), help.to_owned()),
-        ("traced".to_owned(), "counter".to_owned(), "Traced \\ \"requests\"\nby path".to_owned()),
-        ("latency_seconds".to_owned(), "histogram".to_owned(), "Latency".to_owned()),
+        (
+            "traced".to_owned(),
+            "counter".to_owned(),
+            "Traced \\ \"requests\"\nby path".to_owned(),
+        ),
+        (
+            "latency_seconds".to_owned(),
+            "histogram".to_owned(),
+            "Latency".to_owned(),
+        ),
     ];
 
     let mut prometheus = Vec::new();
@@ -261,14 +289,20 @@ fn record(seed: u64) -> Recorded {
         if !paths.insert(path.clone()) {
             continue;
         }
-        let (trace, span) = (g.value_from(EXEMPLAR_FRAGMENTS, 8), g.value_from(EXEMPLAR_FRAGMENTS, 3));
+        let (trace, span) = (
+            g.value_from(EXEMPLAR_FRAGMENTS, 8),
+            g.value_from(EXEMPLAR_FRAGMENTS, 3),
+        );
         let delta = g.next() % 1000;
         let nanos = g.next() % 4_000_000_000_000_000_000;
         let labels = [("trace_id", trace.as_str()), ("span_id", span.as_str())];
         let series = traced.try_with_labels([&path]).unwrap();
         series.inc_by(7);
         series
-            .inc_by_with_exemplar(delta, &Exemplar::new(&labels).with_timestamp_unix_nanos(nanos))
+            .inc_by_with_exemplar(
+                delta,
+                &Exemplar::new(&labels).with_timestamp_unix_nanos(nanos),
+            )
             .unwrap();
         let base = Sample {
             name: "traced_total".into(),
@@ -276,10 +310,16 @@ fn record(seed: u64) -> Recorded {
             value: (7 + delta) as f64,
             exemplar: None,
         };
-        prometheus.push(Sample { exemplar: None, ..clone_sample(&base) });
+        prometheus.push(Sample {
+            exemplar: None,
+            ..clone_sample(&base)
+        });
         openmetrics.push(Sample {
             exemplar: Some((
-                vec![("trace_id".into(), trace.clone()), ("span_id".into(), span.clone())],
+                vec![
+                    ("trace_id".into(), trace.clone()),
+                    ("span_id".into(), span.clone()),
+                ],
                 delta as f64,
                 nanos,
             )),
@@ -363,9 +403,15 @@ fn openmetrics_parser_recovers_every_recorded_value_and_exemplar() {
         let r = record(seed);
         let text = render(r.registry, Renderer::openmetrics());
         assert!(text.ends_with("# EOF\n"));
-        let (ok, report) =
-            run_parser("openmetrics", &text, &expected_json(&r.families, &r.openmetrics));
-        assert!(ok, "prometheus_client OpenMetrics parser disagrees:\n{report}");
+        let (ok, report) = run_parser(
+            "openmetrics",
+            &text,
+            &expected_json(&r.families, &r.openmetrics),
+        );
+        assert!(
+            ok,
+            "prometheus_client OpenMetrics parser disagrees:\n{report}"
+        );
         assert!(report.starts_with("OK 250 samples 3 families"), "{report}");
     }
 }

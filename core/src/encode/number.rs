@@ -203,7 +203,7 @@ pub(crate) fn timestamp(unix_nanos: u64) -> NumBuf {
         return out;
     }
     let mut width = 9;
-    while fraction % 10 == 0 {
+    while fraction.is_multiple_of(10) {
         fraction /= 10;
         width -= 1;
     }

@@ -80,7 +80,10 @@ pub fn every_feature() -> Fixture {
 
     let r = registry;
     r.register(
-        Desc::new("stream_processor_events_received_total", "Total number of events received"),
+        Desc::new(
+            "stream_processor_events_received_total",
+            "Total number of events received",
+        ),
         events,
     )
     .unwrap();
@@ -90,29 +93,50 @@ pub fn every_feature() -> Fixture {
     )
     .unwrap();
     r.register(
-        Desc::new("stream_processor_active_windows", "Active windows\nper C:\\path"),
+        Desc::new(
+            "stream_processor_active_windows",
+            "Active windows\nper C:\\path",
+        ),
         windows,
     )
     .unwrap();
-    r.register(Desc::new("in_flight_requests", "Requests in flight"), in_flight)
-        .unwrap();
     r.register(
-        Desc::new("stream_processor_processing_duration_seconds", "Event processing duration")
-            .with_unit("seconds"),
+        Desc::new("in_flight_requests", "Requests in flight"),
+        in_flight,
+    )
+    .unwrap();
+    r.register(
+        Desc::new(
+            "stream_processor_processing_duration_seconds",
+            "Event processing duration",
+        )
+        .with_unit("seconds"),
         latency,
     )
     .unwrap();
-    r.register(Desc::new("hot_path_total", "Sharded counter"), sharded).unwrap();
-    r.register(Desc::new("events_by_kind_total", "Typed labels"), typed).unwrap();
-    r.register(Desc::new("requests_total", "Dynamic labels"), dynamic).unwrap();
-    r.register(Desc::new("queue_depth", "No series yet"), empty).unwrap();
-    r.register(Desc::new("traced_requests_total", "Counter with exemplar"), traced).unwrap();
+    r.register(Desc::new("hot_path_total", "Sharded counter"), sharded)
+        .unwrap();
+    r.register(Desc::new("events_by_kind_total", "Typed labels"), typed)
+        .unwrap();
+    r.register(Desc::new("requests_total", "Dynamic labels"), dynamic)
+        .unwrap();
+    r.register(Desc::new("queue_depth", "No series yet"), empty)
+        .unwrap();
+    r.register(
+        Desc::new("traced_requests_total", "Counter with exemplar"),
+        traced,
+    )
+    .unwrap();
     r.register(
         Desc::new("payload_size_bytes", "Histogram with exemplars").with_unit("bytes"),
         sizes,
     )
     .unwrap();
-    r.register(Desc::new("stage_duration_seconds", "Summary"), &FixedSummary).unwrap();
+    r.register(
+        Desc::new("stage_duration_seconds", "Summary"),
+        &FixedSummary,
+    )
+    .unwrap();
 
     events.inc_by(u64::MAX);
     cost.inc_by(0.1);
@@ -124,7 +148,9 @@ pub fn every_feature() -> Fixture {
     }
     sharded.inc_by_stripe(0, 5);
     sharded.inc_by_stripe(3, 7);
-    typed.with_labels((Kind::Feedback, Outcome::Error)).inc_by(3);
+    typed
+        .with_labels((Kind::Feedback, Outcome::Error))
+        .inc_by(3);
     // Escaping and unicode in label values; the table holds 4, the fifth and sixth land in
     // the overflow series.
     dynamic.with_labels(["/a\"b", "back\\slash"]).inc();
@@ -137,15 +163,20 @@ pub fn every_feature() -> Fixture {
     traced
         .inc_by_with_exemplar(
             2,
-            &Exemplar::new(&[("trace_id", "4bf92f3577b34da6a3ce929d0e0e4736"), ("span_id", "00f067aa0ba902b7")])
-                .with_timestamp_unix_nanos(1_520_879_607_789_000_000),
+            &Exemplar::new(&[
+                ("trace_id", "4bf92f3577b34da6a3ce929d0e0e4736"),
+                ("span_id", "00f067aa0ba902b7"),
+            ])
+            .with_timestamp_unix_nanos(1_520_879_607_789_000_000),
         )
         .unwrap();
     sizes.observe(0.0005);
     sizes
         .observe_with_exemplar(0.0002, &Exemplar::new(&[("trace_id", "KOO5S4vxi0o")]))
         .unwrap();
-    sizes.observe_with_exemplar(2e7, &Exemplar::new(&[])).unwrap();
+    sizes
+        .observe_with_exemplar(2e7, &Exemplar::new(&[]))
+        .unwrap();
     sizes.observe(500.0);
     Fixture { registry }
 }
@@ -167,7 +198,11 @@ pub fn one_shot(registry: &Registry<16>, openmetrics: bool, created: Option<u64>
 }
 
 /// Renders in chunks of at most `size` bytes and concatenates them.
-pub fn chunked(registry: &Registry<16>, openmetrics: bool, size: usize) -> Result<(String, usize), encode::EncodeError> {
+pub fn chunked(
+    registry: &Registry<16>,
+    openmetrics: bool,
+    size: usize,
+) -> Result<(String, usize), encode::EncodeError> {
     let mut renderer = if openmetrics {
         Renderer::openmetrics()
     } else {
