@@ -4,6 +4,7 @@
 //! The expected text is in `tests/golden/` (reviewed line by line against both format
 //! specifications); `tests/common/mod.rs` builds the registry it comes from.
 #![allow(clippy::std_instead_of_core, reason = "a std test binary")]
+#[path = "encode_fixture/mod.rs"]
 mod common;
 
 use corral_core::encode::{self, EncodeError, Progress, Renderer, Sink, SliceSink};

@@ -2,6 +2,7 @@
 //! Prometheus text rendering of a registry that uses every feature: it must report nothing.
 //! Without promtool the test fails and says how to install it.
 #![allow(clippy::std_instead_of_core, reason = "a std test binary")]
+#[path = "encode_fixture/mod.rs"]
 mod common;
 
 use std::io::Write;

@@ -2,6 +2,7 @@
 //! this thread while both encoders render a registry that uses every feature, in one piece
 //! and in chunks.
 #![allow(clippy::std_instead_of_core, reason = "a std test binary")]
+#[path = "encode_fixture/mod.rs"]
 mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
