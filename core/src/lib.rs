@@ -47,6 +47,7 @@
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::std_instead_of_core, clippy::alloc_instead_of_core)]
 #![cfg_attr(corral_loom, allow(dead_code, unreachable_pub))]
 
 #[cfg(test)]
