@@ -2,7 +2,7 @@
 
 use core::ops::ControlFlow;
 
-use super::text::{Writer, openmetrics_family_name, write_escaped};
+use super::text::{Writer, openmetrics_family_name};
 use super::{FamilyName, Full, Sink};
 use crate::visit::{FamilyInfo, SeriesLabels, Value, Visitor};
 
@@ -92,7 +92,7 @@ fn header<S: Sink + ?Sized>(w: &mut Writer<'_, S>, family: &FamilyInfo<'_>) -> R
         w.bytes(b"# HELP ")?;
         w.bytes(name)?;
         w.bytes(b" ")?;
-        write_escaped(w.sink, family.help, true)?;
+        w.escaped(family.help.as_bytes(), true)?;
         w.bytes(b"\n")?;
     }
     Ok(())

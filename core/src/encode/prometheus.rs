@@ -2,7 +2,7 @@
 
 use core::ops::ControlFlow;
 
-use super::text::{Writer, write_escaped};
+use super::text::Writer;
 use super::{FamilyName, Full, Sink};
 use crate::visit::{FamilyInfo, SeriesLabels, Value, Visitor};
 
@@ -56,7 +56,7 @@ fn header<S: Sink + ?Sized>(w: &mut Writer<'_, S>, family: &FamilyInfo<'_>) -> R
         w.bytes(b"# HELP ")?;
         w.bytes(name)?;
         w.bytes(b" ")?;
-        write_escaped(w.sink, family.help, false)?;
+        w.escaped(family.help.as_bytes(), false)?;
         w.bytes(b"\n")?;
     }
     w.bytes(b"# TYPE ")?;

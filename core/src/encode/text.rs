@@ -7,47 +7,202 @@ use super::{FamilyName, Full, Sink};
 use crate::metric::MetricKind;
 use crate::visit::{ExemplarValue, FamilyInfo, SeriesLabels, Value};
 
-/// Writes `text` escaped for a label value (`quotes`) or a help text, in as few sink
-/// writes as possible: most strings need no escaping and go out in one.
-#[inline]
-pub(crate) fn write_escaped<S: Sink + ?Sized>(
-    sink: &mut S,
-    text: &str,
-    quotes: bool,
-) -> Result<(), Full> {
-    let bytes = text.as_bytes();
-    // A branch-free scan the compiler can vectorise; the slow path runs only when needed.
-    let special = bytes.iter().fold(false, |found, &b| {
-        found | (b == b'\\') | (b == b'\n') | (quotes & (b == b'"'))
-    });
-    if !special {
-        return sink.write(bytes);
+/// Bytes a series is assembled in before it goes to the sink in one write (a longer
+/// series, such as a histogram's, goes in several).
+const SCRATCH: usize = 512;
+
+/// Whether `bytes` holds a byte that needs escaping: `\\`, `\n`, and with `quotes` `"`.
+///
+/// Label values are mostly short, so up to 16 bytes are checked eight at a time as words
+/// (the classic "has a zero byte" test on the word XORed with each special byte); longer
+/// values take a branch-free scan the compiler vectorises.
+#[inline(always)]
+fn needs_escaping(bytes: &[u8], quotes: bool) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    #[inline(always)]
+    fn has_byte(word: u64, byte: u8) -> bool {
+        let x = word ^ (ONES * u64::from(byte));
+        (x.wrapping_sub(ONES) & !x & HIGHS) != 0
     }
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escaped: &[u8] = match b {
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'"' if quotes => b"\\\"",
-            _ => continue,
-        };
-        sink.write(&bytes[start..i])?;
-        sink.write(escaped)?;
-        start = i + 1;
+    #[inline(always)]
+    fn special(word: u64, quotes: bool) -> bool {
+        has_byte(word, b'\\') | has_byte(word, b'\n') | (quotes & has_byte(word, b'"'))
     }
-    sink.write(&bytes[start..])
+    #[inline(always)]
+    fn u64_at(bytes: &[u8], at: usize) -> u64 {
+        u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8]))
+    }
+    #[inline(always)]
+    fn u32_at(bytes: &[u8], at: usize) -> u64 {
+        u64::from(u32::from_le_bytes(
+            bytes[at..at + 4].try_into().unwrap_or([0; 4]),
+        ))
+    }
+    // Overlapping loads read some bytes twice, which cannot hide or invent a special
+    // byte: every byte looked at is one of the value's.
+    let n = bytes.len();
+    match n {
+        0 => false,
+        1..=3 => {
+            let (a, b, c) = (bytes[0], bytes[n / 2], bytes[n - 1]);
+            let word = u64::from(a) | (u64::from(b) << 8) | (u64::from(c) << 16);
+            // The zero bytes above match nothing special.
+            special(word, quotes)
+        }
+        4..=8 => special(u32_at(bytes, 0) | (u32_at(bytes, n - 4) << 32), quotes),
+        9..=16 => special(u64_at(bytes, 0), quotes) | special(u64_at(bytes, n - 8), quotes),
+        _ => bytes.iter().fold(false, |found, &b| {
+            found | (b == b'\\') | (b == b'\n') | (quotes & (b == b'"'))
+        }),
+    }
 }
 
-/// The shared state of both encoders: the sink, and the family that did not fit.
+/// Copies `src` to the front of `dst` (`dst.len() >= src.len()`), without a call to
+/// `memcpy` for the short pieces a sample line is made of: up to 64 bytes move as two
+/// overlapping fixed-size loads and stores.
+#[inline(always)]
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    #[inline(always)]
+    fn pair<const N: usize>(dst: &mut [u8], src: &[u8]) {
+        let n = src.len();
+        let head: [u8; N] = src[..N].try_into().unwrap_or([0; N]);
+        let tail: [u8; N] = src[n - N..].try_into().unwrap_or([0; N]);
+        dst[..N].copy_from_slice(&head);
+        dst[n - N..n].copy_from_slice(&tail);
+    }
+    let n = src.len();
+    if n > 64 || dst.len() < n {
+        dst[..n].copy_from_slice(src);
+    } else if n >= 32 {
+        pair::<32>(dst, src);
+    } else if n >= 16 {
+        pair::<16>(dst, src);
+    } else if n >= 8 {
+        pair::<8>(dst, src);
+    } else if n >= 4 {
+        pair::<4>(dst, src);
+    } else {
+        for (d, s) in dst.iter_mut().zip(src) {
+            *d = *s;
+        }
+    }
+}
+
+/// Bytes of pre-rendered line fragments a [`Template`] holds.
+const TEMPLATE_BYTES: usize = 256;
+/// Labels a [`Template`] covers.
+const TEMPLATE_LABELS: usize = 12;
+
+/// The constant parts of one family's single-line samples, rendered once per family:
+/// `name{a="`, `",b="`, ..., `"} ` (or `name ` without labels). A sample line is then these
+/// fragments with the escaped label values between them, and the value after.
+struct Template {
+    /// What it was built for: the addresses and lengths of the name, the suffix and the
+    /// label-name slice (compared, never dereferenced).
+    key: [usize; 6],
+    bytes: [u8; TEMPLATE_BYTES],
+    /// Fragment `i` is `bytes[ends[i - 1]..ends[i]]` (from 0 for the first).
+    ends: [u16; TEMPLATE_LABELS + 1],
+    labels: usize,
+}
+
+impl Template {
+    const EMPTY: Template = Template {
+        key: [0; 6],
+        bytes: [0; TEMPLATE_BYTES],
+        ends: [0; TEMPLATE_LABELS + 1],
+        labels: 0,
+    };
+
+    fn key(name: &str, suffix: &str, names: &[&str]) -> [usize; 6] {
+        [
+            name.as_ptr() as usize,
+            name.len(),
+            suffix.as_ptr() as usize,
+            suffix.len(),
+            names.as_ptr() as usize,
+            names.len(),
+        ]
+    }
+
+    /// Renders the fragments for `name`, `suffix` and label `names`; `false` if they do not
+    /// fit (the caller then writes the line piece by piece).
+    fn build(&mut self, name: &str, suffix: &str, names: &[&str]) -> bool {
+        self.key = [0; 6];
+        if names.len() > TEMPLATE_LABELS {
+            return false;
+        }
+        let mut at = 0;
+        let mut ok = true;
+        let mut put =
+            |bytes: &[u8], at: &mut usize| match self.bytes.get_mut(*at..*at + bytes.len()) {
+                Some(dest) => {
+                    dest.copy_from_slice(bytes);
+                    *at += bytes.len();
+                }
+                None => ok = false,
+            };
+        put(name.as_bytes(), &mut at);
+        put(suffix.as_bytes(), &mut at);
+        if names.is_empty() {
+            put(b" ", &mut at);
+            self.ends[0] = at as u16;
+        } else {
+            for (i, label) in names.iter().enumerate() {
+                put(if i == 0 { b"{" } else { b"\"," }, &mut at);
+                put(label.as_bytes(), &mut at);
+                put(b"=\"", &mut at);
+                self.ends[i] = at as u16;
+            }
+            put(b"\"} ", &mut at);
+            self.ends[names.len()] = at as u16;
+        }
+        if !ok {
+            return false;
+        }
+        self.labels = names.len();
+        self.key = Self::key(name, suffix, names);
+        true
+    }
+
+    #[inline(always)]
+    fn fragment(&self, i: usize) -> &[u8] {
+        let start = if i == 0 {
+            0
+        } else {
+            usize::from(self.ends[i - 1])
+        };
+        let end = usize::from(self.ends[i]);
+        self.bytes.get(start..end).unwrap_or_default()
+    }
+}
+
+/// Where a series is assembled: a scratch buffer, sent to the sink when full and when the
+/// series is complete.
+pub(crate) struct Out<'s, S: Sink + ?Sized> {
+    sink: &'s mut S,
+    scratch: [u8; SCRATCH],
+    len: usize,
+}
+
+/// The shared state of both encoders: the output, the current family's line template,
+/// and the family that did not fit.
 pub(crate) struct Writer<'s, S: Sink + ?Sized> {
-    pub(crate) sink: &'s mut S,
+    pub(crate) out: Out<'s, S>,
+    template: Template,
     pub(crate) failed: FamilyName,
 }
 
 impl<'s, S: Sink + ?Sized> Writer<'s, S> {
     pub(crate) fn new(sink: &'s mut S) -> Self {
         Self {
-            sink,
+            out: Out {
+                sink,
+                scratch: [0; SCRATCH],
+                len: 0,
+            },
+            template: Template::EMPTY,
             failed: FamilyName::EMPTY,
         }
     }
@@ -60,39 +215,123 @@ impl<'s, S: Sink + ?Sized> Writer<'s, S> {
         family: &FamilyInfo<'_>,
         write: impl FnOnce(&mut Self) -> Result<(), Full>,
     ) -> ControlFlow<()> {
-        let start = self.sink.len();
-        match write(self) {
+        let start = self.out.sink.len();
+        self.out.len = 0;
+        match write(self).and_then(|()| self.out.flush()) {
             Ok(()) => ControlFlow::Continue(()),
             Err(Full) => {
-                self.sink.truncate(start);
+                self.out.len = 0;
+                self.out.sink.truncate(start);
                 self.failed = FamilyName::new(family.name);
                 ControlFlow::Break(())
             }
         }
     }
 
-    #[inline]
+    /// Appends `bytes` to the series being assembled.
+    #[inline(always)]
     pub(crate) fn bytes(&mut self, bytes: &[u8]) -> Result<(), Full> {
-        self.sink.write(bytes)
+        self.out.bytes(bytes)
+    }
+
+    /// Appends `text`, escaped for a label value (`quotes`) or a help text.
+    #[inline]
+    pub(crate) fn escaped(&mut self, text: &[u8], quotes: bool) -> Result<(), Full> {
+        self.out.escaped(text, quotes)
+    }
+
+    #[inline]
+    fn u64(&mut self, value: u64) -> Result<(), Full> {
+        self.out.u64(value)
+    }
+
+    #[inline]
+    fn i64(&mut self, value: i64) -> Result<(), Full> {
+        self.out.i64(value)
+    }
+
+    #[inline]
+    fn f64(&mut self, value: f64) -> Result<(), Full> {
+        self.out.f64(value)
+    }
+}
+
+impl<S: Sink + ?Sized> Out<'_, S> {
+    /// Sends the scratch buffer to the sink.
+    #[inline]
+    fn flush(&mut self) -> Result<(), Full> {
+        let len = core::mem::replace(&mut self.len, 0);
+        if len == 0 {
+            return Ok(());
+        }
+        self.sink.write(&self.scratch[..len])
+    }
+
+    /// Appends `bytes` to the series being assembled.
+    #[inline(always)]
+    fn bytes(&mut self, bytes: &[u8]) -> Result<(), Full> {
+        match self.scratch.get_mut(self.len..) {
+            Some(room) if room.len() >= bytes.len() => {
+                copy_short(room, bytes);
+                self.len += bytes.len();
+                Ok(())
+            }
+            _ => self.bytes_slow(bytes),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn bytes_slow(&mut self, bytes: &[u8]) -> Result<(), Full> {
+        self.flush()?;
+        if bytes.len() > SCRATCH {
+            return self.sink.write(bytes);
+        }
+        self.scratch[..bytes.len()].copy_from_slice(bytes);
+        self.len = bytes.len();
+        Ok(())
+    }
+
+    /// Appends `text`, escaped for a label value (`quotes`) or a help text.
+    #[inline]
+    fn escaped(&mut self, text: &[u8], quotes: bool) -> Result<(), Full> {
+        if !needs_escaping(text, quotes) {
+            return self.bytes(text);
+        }
+        let mut start = 0;
+        for (i, &b) in text.iter().enumerate() {
+            let escaped: &[u8] = match b {
+                b'\\' => b"\\\\",
+                b'\n' => b"\\n",
+                b'"' if quotes => b"\\\"",
+                _ => continue,
+            };
+            self.bytes(&text[start..i])?;
+            self.bytes(escaped)?;
+            start = i + 1;
+        }
+        self.bytes(&text[start..])
     }
 
     #[inline]
     fn u64(&mut self, value: u64) -> Result<(), Full> {
         let mut buf = itoa::Buffer::new();
-        self.sink.write(buf.format(value).as_bytes())
+        self.bytes(buf.format(value).as_bytes())
     }
 
     #[inline]
     fn i64(&mut self, value: i64) -> Result<(), Full> {
         let mut buf = itoa::Buffer::new();
-        self.sink.write(buf.format(value).as_bytes())
+        self.bytes(buf.format(value).as_bytes())
     }
 
     #[inline]
     fn f64(&mut self, value: f64) -> Result<(), Full> {
-        self.sink.write(number::float(value).as_bytes())
+        self.bytes(number::float(value).as_bytes())
     }
+}
 
+impl<S: Sink + ?Sized> Writer<'_, S> {
     /// `{name="value",...,extra="..."}`, or nothing when there are no labels at all.
     #[inline]
     fn labels(
@@ -101,14 +340,14 @@ impl<'s, S: Sink + ?Sized> Writer<'s, S> {
         extra: Option<(&str, f64)>,
     ) -> Result<(), Full> {
         let mut open = false;
-        for (name, value) in labels.iter() {
+        labels.try_for_each_raw(|name, value| {
             self.bytes(if open { b"," } else { b"{" })?;
             open = true;
             self.bytes(name.as_bytes())?;
             self.bytes(b"=\"")?;
-            write_escaped(self.sink, value, true)?;
-            self.bytes(b"\"")?;
-        }
+            self.escaped(value, true)?;
+            self.bytes(b"\"")
+        })?;
         if let Some((name, value)) = extra {
             self.bytes(if open { b"," } else { b"{" })?;
             open = true;
@@ -119,6 +358,47 @@ impl<'s, S: Sink + ?Sized> Writer<'s, S> {
         }
         if open {
             self.bytes(b"}")?;
+        }
+        Ok(())
+    }
+
+    /// The start of a single-line sample, from the family's template when it has one.
+    #[inline]
+    fn line_head(
+        &mut self,
+        name: &str,
+        suffix: &str,
+        labels: &SeriesLabels<'_>,
+    ) -> Result<(), Full> {
+        let names = labels.names();
+        if labels.is_overflow() {
+            return self.head(name, suffix, labels, None);
+        }
+        let key = Template::key(name, suffix, names);
+        // Compared word by word: an array `!=` would call `memcmp`.
+        let same = self
+            .template
+            .key
+            .iter()
+            .zip(key)
+            .fold(true, |same, (a, b)| same & (*a == b));
+        if !same && !self.template.build(name, suffix, names) {
+            return self.head(name, suffix, labels, None);
+        }
+        let (template, out) = (&self.template, &mut self.out);
+        out.bytes(template.fragment(0))?;
+        let mut i = 0;
+        labels.try_for_each_raw(|_, value| {
+            i += 1;
+            if i > template.labels {
+                return Ok(());
+            }
+            out.escaped(value, true)?;
+            out.bytes(template.fragment(i))
+        })?;
+        if i < template.labels {
+            // Fewer values than names (a custom collector's short slice): close the braces.
+            out.bytes(b"\"} ")?;
         }
         Ok(())
     }
@@ -147,7 +427,7 @@ impl<'s, S: Sink + ?Sized> Writer<'s, S> {
             }
             self.bytes(name.as_bytes())?;
             self.bytes(b"=\"")?;
-            write_escaped(self.sink, value, true)?;
+            self.escaped(value.as_bytes(), true)?;
             self.bytes(b"\"")?;
         }
         self.bytes(b"} ")?;
@@ -207,12 +487,12 @@ impl<'s, S: Sink + ?Sized> Writer<'s, S> {
                 self.counter_created::<OPENMETRICS>(name, labels, created)
             }
             Value::Gauge(v) => {
-                self.head(name, "", labels, None)?;
+                self.line_head(name, "", labels)?;
                 self.f64(v)?;
                 self.bytes(b"\n")
             }
             Value::IntGauge(v) => {
-                self.head(name, "", labels, None)?;
+                self.line_head(name, "", labels)?;
                 self.i64(v)?;
                 self.bytes(b"\n")
             }
@@ -270,7 +550,7 @@ impl<'s, S: Sink + ?Sized> Writer<'s, S> {
         } else {
             ""
         };
-        self.head(name, suffix, labels, None)
+        self.line_head(name, suffix, labels)
     }
 
     #[inline]
@@ -296,5 +576,53 @@ pub(crate) fn openmetrics_family_name(name: &str, kind: MetricKind) -> &str {
     match kind {
         MetricKind::Counter => name.strip_suffix("_total").unwrap_or(name),
         _ => name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_check_matches_a_byte_by_byte_scan() {
+        let pool = [
+            b'a',
+            b'\\',
+            b'\n',
+            b'"',
+            0,
+            0x80,
+            0xff,
+            b'\\' ^ 0x80,
+            b'"' + 1,
+            b'\n' - 1,
+        ];
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 41) as usize;
+            let bytes: std::vec::Vec<u8> = (0..len)
+                .map(|i| pool[((x >> (i % 60)) as usize + i) % pool.len()])
+                .collect();
+            for quotes in [false, true] {
+                let naive = bytes
+                    .iter()
+                    .any(|&b| b == b'\\' || b == b'\n' || (quotes && b == b'"'));
+                assert_eq!(needs_escaping(&bytes, quotes), naive, "{bytes:?} {quotes}");
+            }
+        }
+    }
+
+    #[test]
+    fn short_copies_copy_exactly() {
+        let src: std::vec::Vec<u8> = (0..100u8).collect();
+        for n in 0..=100 {
+            let mut dst = [0xeeu8; 120];
+            copy_short(&mut dst, &src[..n]);
+            assert_eq!(&dst[..n], &src[..n]);
+            assert!(dst[n..].iter().all(|&b| b == 0xee));
+        }
     }
 }

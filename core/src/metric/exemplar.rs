@@ -42,10 +42,10 @@ use crate::visit::{ExemplarValue, HistogramValue, SeriesLabels, Value};
 pub const EXEMPLAR_MAX_RUNES: usize = 128;
 
 /// 64-bit words of label storage in each exemplar slot.
-const WORDS: usize = 20;
+const WORDS: usize = 24;
 
-/// Bytes of label storage in each exemplar slot: every label string with a one-byte length
-/// prefix. Any ASCII label set within [`EXEMPLAR_MAX_RUNES`] of up to 16 pairs fits.
+/// Bytes of label storage in each exemplar slot: the label strings plus a two-byte length
+/// for each. Any ASCII label set within [`EXEMPLAR_MAX_RUNES`] of up to 16 pairs fits.
 pub const EXEMPLAR_LABEL_BYTES: usize = WORDS * 8;
 
 /// How many times a reader retries a slot that writers keep changing.
@@ -91,7 +91,8 @@ impl<'a> Exemplar<'a> {
         self.labels
     }
 
-    /// Checks the labels and encodes them: `(bytes used, pairs)`.
+    /// Checks the labels and encodes them (as a dynamic series stores its label values:
+    /// names and values alternating): `(bytes used, pairs)`.
     fn encode(
         &self,
         out: &mut [u8; EXEMPLAR_LABEL_BYTES],
@@ -109,23 +110,19 @@ impl<'a> Exemplar<'a> {
         if runes > EXEMPLAR_MAX_RUNES {
             return Err(ExemplarError::TooLong { runes });
         }
-        let mut at = 0;
-        for &(name, value) in self.labels {
-            for text in [name, value] {
-                let len = encoded::prefix_len(text.len()) + text.len();
-                let room = EXEMPLAR_LABEL_BYTES - at;
-                if len > room || !encoded::encode(&[text], &mut out[at..]) {
-                    let bytes = self
-                        .labels
-                        .iter()
-                        .map(|&(n, v)| encoded::encoded_len(&[n, v]))
-                        .sum();
-                    return Err(ExemplarError::NoRoom { bytes });
-                }
-                at += len;
-            }
+        // Within the rune limit a label set has at most 128 pairs (a valid name has at least
+        // one character), so this flat list never runs short.
+        let mut strings = [""; 2 * EXEMPLAR_MAX_RUNES];
+        for (i, &(name, value)) in self.labels.iter().enumerate() {
+            strings[2 * i] = name;
+            strings[2 * i + 1] = value;
         }
-        Ok((at, self.labels.len()))
+        let strings = &strings[..2 * self.labels.len()];
+        let bytes = encoded::encoded_len(strings).unwrap_or(usize::MAX);
+        if bytes > EXEMPLAR_LABEL_BYTES || !encoded::encode(strings, out) {
+            return Err(ExemplarError::NoRoom { bytes });
+        }
+        Ok((bytes, self.labels.len()))
     }
 }
 
@@ -399,7 +396,7 @@ impl Metric for CounterWithExemplar {
 }
 
 /// The per-series state of a histogram with exemplars: buckets, sum, and one exemplar
-/// slot per bucket (each about 190 bytes).
+/// slot per bucket (each 224 bytes).
 #[derive(Debug)]
 pub struct HistogramExemplarCells<const BUCKETS: usize> {
     counts: [AtomicU64; BUCKETS],
@@ -688,7 +685,7 @@ mod tests {
         assert_eq!(
             slot.store(&Exemplar::new(&[("trace_id", &wide)]), 1.0),
             Err(ExemplarError::NoRoom {
-                bytes: 1 + 8 + 2 + 240
+                bytes: 2 + 8 + 2 + 240
             })
         );
         assert_eq!(
