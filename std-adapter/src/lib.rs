@@ -2,3 +2,5 @@
 #![forbid(unsafe_code)]
 
 pub use corral_core as core;
+
+pub mod encode;

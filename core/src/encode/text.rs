@@ -13,9 +13,8 @@ const SCRATCH: usize = 512;
 
 /// Whether `bytes` holds a byte that needs escaping: `\\`, `\n`, and with `quotes` `"`.
 ///
-/// Label values are mostly short, so up to 16 bytes are checked eight at a time as words
-/// (the classic "has a zero byte" test on the word XORed with each special byte); longer
-/// values take a branch-free scan the compiler vectorises.
+/// Eight bytes at a time, as words: the classic "has a zero byte" test on the word XORed
+/// with each special byte.
 #[inline(always)]
 fn needs_escaping(bytes: &[u8], quotes: bool) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
@@ -51,10 +50,15 @@ fn needs_escaping(bytes: &[u8], quotes: bool) -> bool {
             special(word, quotes)
         }
         4..=8 => special(u32_at(bytes, 0) | (u32_at(bytes, n - 4) << 32), quotes),
-        9..=16 => special(u64_at(bytes, 0), quotes) | special(u64_at(bytes, n - 8), quotes),
-        _ => bytes.iter().fold(false, |found, &b| {
-            found | (b == b'\\') | (b == b'\n') | (quotes & (b == b'"'))
-        }),
+        _ => {
+            let mut found = special(u64_at(bytes, n - 8), quotes);
+            let mut at = 0;
+            while at + 8 <= n {
+                found |= special(u64_at(bytes, at), quotes);
+                at += 8;
+            }
+            found
+        }
     }
 }
 
@@ -72,20 +76,25 @@ fn copy_short(dst: &mut [u8], src: &[u8]) {
         dst[n - N..n].copy_from_slice(&tail);
     }
     let n = src.len();
-    if n > 64 || dst.len() < n {
+    if dst.len() < n {
         dst[..n].copy_from_slice(src);
-    } else if n >= 32 {
-        pair::<32>(dst, src);
-    } else if n >= 16 {
-        pair::<16>(dst, src);
-    } else if n >= 8 {
-        pair::<8>(dst, src);
-    } else if n >= 4 {
-        pair::<4>(dst, src);
-    } else {
-        for (d, s) in dst.iter_mut().zip(src) {
-            *d = *s;
+    } else if n <= 8 {
+        if n >= 4 {
+            pair::<4>(dst, src);
+        } else if n > 0 {
+            // 1 to 3 bytes: first, middle, last.
+            dst[0] = src[0];
+            dst[n / 2] = src[n / 2];
+            dst[n - 1] = src[n - 1];
         }
+    } else if n <= 16 {
+        pair::<8>(dst, src);
+    } else if n <= 32 {
+        pair::<16>(dst, src);
+    } else if n <= 64 {
+        pair::<32>(dst, src);
+    } else {
+        dst[..n].copy_from_slice(src);
     }
 }
 
@@ -293,11 +302,17 @@ impl<S: Sink + ?Sized> Out<'_, S> {
     }
 
     /// Appends `text`, escaped for a label value (`quotes`) or a help text.
-    #[inline]
+    #[inline(always)]
     fn escaped(&mut self, text: &[u8], quotes: bool) -> Result<(), Full> {
         if !needs_escaping(text, quotes) {
             return self.bytes(text);
         }
+        self.escaped_slow(text, quotes)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn escaped_slow(&mut self, text: &[u8], quotes: bool) -> Result<(), Full> {
         let mut start = 0;
         for (i, &b) in text.iter().enumerate() {
             let escaped: &[u8] = match b {
