@@ -333,6 +333,15 @@ impl<'a> SeriesLabels<'a> {
         self.names
     }
 
+    /// The stored label values of a dynamic family's series, if that is what these are.
+    #[inline]
+    pub(crate) fn encoded_values(&self) -> Option<EncodedValues<'a>> {
+        match self.values {
+            Values::Encoded(values) => Some(values),
+            _ => None,
+        }
+    }
+
     /// Whether this is a family's overflow series.
     pub fn is_overflow(&self) -> bool {
         matches!(self.values, Values::Overflow)

@@ -74,6 +74,11 @@ impl Sink for VecSink<'_> {
     fn truncate(&mut self, len: usize) {
         self.vec.truncate(len);
     }
+
+    #[inline]
+    fn remaining(&self) -> Option<usize> {
+        Some(self.limit.saturating_sub(self.vec.len()))
+    }
 }
 
 /// Renders `source` with `renderer` into `writer`, one `scratch`-sized chunk at a time, and

@@ -152,6 +152,13 @@ pub trait Sink {
 
     /// Cuts the contents back to their first `len` bytes (no effect if `len` is larger).
     fn truncate(&mut self, len: usize);
+
+    /// How many more bytes the sink is sure to accept, if it knows (a fixed buffer does).
+    /// Encoders then gather several series before writing them in one go; with `None`
+    /// they write every series as soon as it is complete.
+    fn remaining(&self) -> Option<usize> {
+        None
+    }
 }
 
 impl<S: Sink + ?Sized> Sink for &mut S {
@@ -168,6 +175,11 @@ impl<S: Sink + ?Sized> Sink for &mut S {
     #[inline]
     fn truncate(&mut self, len: usize) {
         (**self).truncate(len);
+    }
+
+    #[inline]
+    fn remaining(&self) -> Option<usize> {
+        (**self).remaining()
     }
 }
 
@@ -246,6 +258,11 @@ impl Sink for SliceSink<'_> {
     fn truncate(&mut self, len: usize) {
         self.len = self.len.min(len);
     }
+
+    #[inline]
+    fn remaining(&self) -> Option<usize> {
+        Some(self.buf.len() - self.len)
+    }
 }
 
 #[cfg(feature = "heapless")]
@@ -264,6 +281,11 @@ impl<const N: usize> Sink for heapless::Vec<u8, N> {
     #[inline]
     fn truncate(&mut self, len: usize) {
         heapless::Vec::truncate(self, len);
+    }
+
+    #[inline]
+    fn remaining(&self) -> Option<usize> {
+        Some(N - self.as_slice().len())
     }
 }
 

@@ -11,12 +11,11 @@ use crate::visit::{ExemplarValue, FamilyInfo, SeriesLabels, Value};
 /// series, such as a histogram's, goes in several).
 const SCRATCH: usize = 512;
 
-/// Whether `bytes` holds a byte that needs escaping: `\\`, `\n`, and with `quotes` `"`.
-///
-/// Eight bytes at a time, as words: the classic "has a zero byte" test on the word XORed
-/// with each special byte.
+/// Whether the 64-bit `word` holds a byte that needs escaping: the classic "has a zero
+/// byte" test on the word XORed with each special byte (exact: it never reports a zero
+/// byte that is not there).
 #[inline(always)]
-fn needs_escaping(bytes: &[u8], quotes: bool) -> bool {
+fn special(word: u64, quotes: bool) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     #[inline(always)]
@@ -24,10 +23,15 @@ fn needs_escaping(bytes: &[u8], quotes: bool) -> bool {
         let x = word ^ (ONES * u64::from(byte));
         (x.wrapping_sub(ONES) & !x & HIGHS) != 0
     }
-    #[inline(always)]
-    fn special(word: u64, quotes: bool) -> bool {
-        has_byte(word, b'\\') | has_byte(word, b'\n') | (quotes & has_byte(word, b'"'))
-    }
+    has_byte(word, b'\\') | has_byte(word, b'\n') | (quotes & has_byte(word, b'"'))
+}
+
+/// Whether `bytes` holds a byte that needs escaping: `\\`, `\n`, and with `quotes` `"`.
+///
+/// Eight bytes at a time, as words: the classic "has a zero byte" test on the word XORed
+/// with each special byte.
+#[inline(always)]
+fn needs_escaping(bytes: &[u8], quotes: bool) -> bool {
     #[inline(always)]
     fn u64_at(bytes: &[u8], at: usize) -> u64 {
         u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8]))
@@ -224,13 +228,11 @@ impl<'s, S: Sink + ?Sized> Writer<'s, S> {
         family: &FamilyInfo<'_>,
         write: impl FnOnce(&mut Self) -> Result<(), Full>,
     ) -> ControlFlow<()> {
-        let start = self.out.sink.len();
-        self.out.len = 0;
-        match write(self).and_then(|()| self.out.flush()) {
+        let start = self.out.position();
+        match write(self).and_then(|()| self.out.complete()) {
             Ok(()) => ControlFlow::Continue(()),
             Err(Full) => {
-                self.out.len = 0;
-                self.out.sink.truncate(start);
+                self.out.rewind(start);
                 self.failed = FamilyName::new(family.name);
                 ControlFlow::Break(())
             }
@@ -265,15 +267,54 @@ impl<'s, S: Sink + ?Sized> Writer<'s, S> {
     }
 }
 
+impl<S: Sink + ?Sized> Drop for Out<'_, S> {
+    fn drop(&mut self) {
+        // Whole series the sink was sure to accept (see `complete`): this cannot fail.
+        let _ = self.flush();
+    }
+}
+
 impl<S: Sink + ?Sized> Out<'_, S> {
     /// Sends the scratch buffer to the sink.
     #[inline]
     fn flush(&mut self) -> Result<(), Full> {
-        let len = core::mem::replace(&mut self.len, 0);
-        if len == 0 {
-            return Ok(());
+        if self.len > 0 {
+            // On `Full` the bytes stay gathered, for `rewind` to sort out.
+            self.sink.write(&self.scratch[..self.len])?;
+            self.len = 0;
         }
-        self.sink.write(&self.scratch[..len])
+        Ok(())
+    }
+
+    /// Where the output stands: bytes in the sink plus bytes gathered.
+    #[inline]
+    fn position(&self) -> usize {
+        self.sink.len() + self.len
+    }
+
+    /// A series is complete. It stays gathered in the scratch buffer, with the series
+    /// before it, as long as the sink is sure to take them all; otherwise they go to the
+    /// sink now, and a sink without room refuses this series.
+    #[inline]
+    fn complete(&mut self) -> Result<(), Full> {
+        match self.sink.remaining() {
+            Some(room) if room >= self.len => Ok(()),
+            Some(_) => Err(Full),
+            None => self.flush(),
+        }
+    }
+
+    /// Drops everything after `position` (from the scratch buffer, or from the sink if a
+    /// series in progress had already been partly written to it).
+    #[cold]
+    fn rewind(&mut self, position: usize) {
+        let in_sink = self.sink.len();
+        if position >= in_sink {
+            self.len = (position - in_sink).min(self.len);
+        } else {
+            self.sink.truncate(position);
+            self.len = 0;
+        }
     }
 
     /// Appends `bytes` to the series being assembled.
@@ -304,6 +345,46 @@ impl<S: Sink + ?Sized> Out<'_, S> {
     /// Appends `text`, escaped for a label value (`quotes`) or a help text.
     #[inline(always)]
     fn escaped(&mut self, text: &[u8], quotes: bool) -> Result<(), Full> {
+        // Short values (most label values): one set of loads serves both the check and the
+        // copy.
+        let n = text.len();
+        if n <= 16
+            && let Some(room) = self.scratch.get_mut(self.len..self.len + 16)
+        {
+            let clean = match n {
+                0 => true,
+                1..=3 => {
+                    let (a, b, c) = (text[0], text[n / 2], text[n - 1]);
+                    room[0] = a;
+                    room[n / 2] = b;
+                    room[n - 1] = c;
+                    !special(u64::from(a) | (u64::from(b) << 8) | (u64::from(c) << 16), quotes)
+                }
+                4..=8 => {
+                    let head: [u8; 4] = text[..4].try_into().unwrap_or([0; 4]);
+                    let tail: [u8; 4] = text[n - 4..].try_into().unwrap_or([0; 4]);
+                    room[..4].copy_from_slice(&head);
+                    room[n - 4..n].copy_from_slice(&tail);
+                    let word = u64::from(u32::from_le_bytes(head))
+                        | (u64::from(u32::from_le_bytes(tail)) << 32);
+                    !special(word, quotes)
+                }
+                _ => {
+                    let head: [u8; 8] = text[..8].try_into().unwrap_or([0; 8]);
+                    let tail: [u8; 8] = text[n - 8..].try_into().unwrap_or([0; 8]);
+                    room[..8].copy_from_slice(&head);
+                    room[n - 8..n].copy_from_slice(&tail);
+                    !(special(u64::from_le_bytes(head), quotes)
+                        | special(u64::from_le_bytes(tail), quotes))
+                }
+            };
+            if clean {
+                self.len += n;
+                return Ok(());
+            }
+            // The copy is not counted: the slow path writes the escaped form over it.
+            return self.escaped_slow(text, quotes);
+        }
         if !needs_escaping(text, quotes) {
             return self.bytes(text);
         }
@@ -402,6 +483,22 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
         }
         let (template, out) = (&self.template, &mut self.out);
         out.bytes(template.fragment(0))?;
+        if let Some(mut values) = labels.encoded_values() {
+            // A dynamic family's series: walk its stored key directly.
+            let mut i = 0;
+            while i < template.labels {
+                let Some(value) = values.next_bytes() else {
+                    break;
+                };
+                i += 1;
+                out.escaped(value, true)?;
+                out.bytes(template.fragment(i))?;
+            }
+            if i < template.labels {
+                out.bytes(b"\"} ")?;
+            }
+            return Ok(());
+        }
         let mut i = 0;
         labels.try_for_each_raw(|_, value| {
             i += 1;
