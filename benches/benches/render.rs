@@ -344,6 +344,43 @@ fn render(c: &mut Criterion) {
         );
     }
 
+    // For instruction counts under a profiler (`valgrind --tool=callgrind`), which counts
+    // the same on a busy machine as on an idle one: CORRAL_RENDER_PROFILE=<encoder>:<n>
+    // renders n times with one encoder and exits.
+    if let Ok(spec) = std::env::var("CORRAL_RENDER_PROFILE") {
+        let (which, n) = spec.split_once(':').expect("<encoder>:<n>");
+        let n: usize = n.parse().expect("a count");
+        let mut bytes = 0;
+        for _ in 0..n {
+            bytes += match which {
+                "corral-dynamic" | "corral-typed" => {
+                    let registry = if which == "corral-dynamic" {
+                        dynamic
+                    } else {
+                        typed
+                    };
+                    let mut sink = SliceSink::new(&mut buf);
+                    encode::prometheus(registry, &mut sink).unwrap();
+                    sink.as_bytes().len()
+                }
+                "prometheus-client" => {
+                    string.clear();
+                    prometheus_client::encoding::prometheus_text::encode(&mut string, &pc_registry)
+                        .unwrap();
+                    string.len()
+                }
+                "measured" => {
+                    use measured::MetricGroup as _;
+                    ms_metrics.collect_group_into(&mut ms_encoder).unwrap();
+                    ms_encoder.finish().len()
+                }
+                other => panic!("unknown encoder {other}"),
+            };
+        }
+        eprintln!("{which}: {n} renders, {bytes} bytes");
+        std::process::exit(0);
+    }
+
     let mut group = c.benchmark_group("render_10k_series");
     group.throughput(Throughput::Elements(SERIES));
     group.measurement_time(Duration::from_secs(5));

@@ -342,6 +342,16 @@ impl<'a> SeriesLabels<'a> {
         }
     }
 
+    /// The dense index and value function of a typed family's series, if that is what
+    /// these are.
+    #[inline]
+    pub(crate) fn typed_parts(&self) -> Option<(usize, fn(usize, usize) -> &'static str)> {
+        match self.values {
+            Values::Typed { index, value_of } => Some((index, value_of)),
+            _ => None,
+        }
+    }
+
     /// Whether this is a family's overflow series.
     pub fn is_overflow(&self) -> bool {
         matches!(self.values, Values::Overflow)

@@ -197,6 +197,9 @@ pub(crate) struct Out<'s, S: Sink + ?Sized> {
     sink: &'s mut S,
     scratch: [u8; SCRATCH],
     len: usize,
+    /// Times the scratch buffer was emptied: a range recorded in it is valid while this
+    /// has not changed.
+    flushes: u32,
 }
 
 /// The shared state of both encoders: the output, the current family's line template,
@@ -214,6 +217,7 @@ impl<'s, S: Sink + ?Sized> Writer<'s, S> {
                 sink,
                 scratch: [0; SCRATCH],
                 len: 0,
+                flushes: 0,
             },
             template: Template::EMPTY,
             failed: FamilyName::EMPTY,
@@ -282,6 +286,7 @@ impl<S: Sink + ?Sized> Out<'_, S> {
             // On `Full` the bytes stay gathered, for `rewind` to sort out.
             self.sink.write(&self.scratch[..self.len])?;
             self.len = 0;
+            self.flushes = self.flushes.wrapping_add(1);
         }
         Ok(())
     }
@@ -314,7 +319,21 @@ impl<S: Sink + ?Sized> Out<'_, S> {
         } else {
             self.sink.truncate(position);
             self.len = 0;
+            self.flushes = self.flushes.wrapping_add(1);
         }
+    }
+
+    /// Appends a copy of `range`, an earlier part of the scratch buffer; `false` (writing
+    /// nothing) if there is no room behind it.
+    #[inline]
+    fn repeat(&mut self, range: core::ops::Range<usize>) -> bool {
+        let n = range.len();
+        if range.end > self.len || self.len + n > SCRATCH {
+            return false;
+        }
+        self.scratch.copy_within(range, self.len);
+        self.len += n;
+        true
     }
 
     /// Appends `bytes` to the series being assembled.
@@ -358,7 +377,10 @@ impl<S: Sink + ?Sized> Out<'_, S> {
                     room[0] = a;
                     room[n / 2] = b;
                     room[n - 1] = c;
-                    !special(u64::from(a) | (u64::from(b) << 8) | (u64::from(c) << 16), quotes)
+                    !special(
+                        u64::from(a) | (u64::from(b) << 8) | (u64::from(c) << 16),
+                        quotes,
+                    )
                 }
                 4..=8 => {
                     let head: [u8; 4] = text[..4].try_into().unwrap_or([0; 4]);
@@ -485,19 +507,10 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
         out.bytes(template.fragment(0))?;
         if let Some(mut values) = labels.encoded_values() {
             // A dynamic family's series: walk its stored key directly.
-            let mut i = 0;
-            while i < template.labels {
-                let Some(value) = values.next_bytes() else {
-                    break;
-                };
-                i += 1;
-                out.escaped(value, true)?;
-                out.bytes(template.fragment(i))?;
-            }
-            if i < template.labels {
-                out.bytes(b"\"} ")?;
-            }
-            return Ok(());
+            return fill(out, template, |_| values.next_bytes());
+        }
+        if let Some((index, value_of)) = labels.typed_parts() {
+            return fill(out, template, |at| Some(value_of(index, at).as_bytes()));
         }
         let mut i = 0;
         labels.try_for_each_raw(|_, value| {
@@ -513,6 +526,33 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
             out.bytes(b"\"} ")?;
         }
         Ok(())
+    }
+
+    /// Writes `a="x",b="y",` (each pair followed by a comma): a copy of `earlier` when
+    /// that is still in the scratch buffer, else freshly escaped. Returns where it now is
+    /// (`None` if it did not stay in one piece in the scratch buffer).
+    #[inline]
+    fn label_block(
+        &mut self,
+        labels: &SeriesLabels<'_>,
+        earlier: Option<(core::ops::Range<usize>, u32)>,
+    ) -> Result<Option<(core::ops::Range<usize>, u32)>, Full> {
+        if let Some((range, flushes)) = earlier
+            && flushes == self.out.flushes
+        {
+            let start = self.out.len;
+            if self.out.repeat(range.clone()) {
+                return Ok(Some((start..self.out.len, flushes)));
+            }
+        }
+        let (start, flushes) = (self.out.len, self.out.flushes);
+        labels.try_for_each_raw(|name, value| {
+            self.out.bytes(name.as_bytes())?;
+            self.out.bytes(b"=\"")?;
+            self.out.escaped(value, true)?;
+            self.out.bytes(b"\",")
+        })?;
+        Ok((flushes == self.out.flushes).then_some((start..self.out.len, flushes)))
     }
 
     /// The start of a sample line: `name[suffix]{labels} `.
@@ -609,20 +649,41 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
                 self.bytes(b"\n")
             }
             Value::Histogram(h) => {
+                // The series' labels are escaped once, as `a="x",b="y",`, and copied into
+                // the following lines while that text is still in the scratch buffer.
+                let mut block = None;
                 for (index, (le, count)) in h.cumulative().enumerate() {
-                    self.head(name, "_bucket", labels, Some(("le", le)))?;
+                    self.bytes(name.as_bytes())?;
+                    self.bytes(b"_bucket{")?;
+                    block = self.label_block(labels, block)?;
+                    self.bytes(b"le=\"")?;
+                    self.f64(le)?;
+                    self.bytes(b"\"} ")?;
                     self.u64(count)?;
                     if OPENMETRICS && let Some(exemplar) = h.exemplar(index) {
                         self.exemplar(&exemplar)?;
                     }
                     self.bytes(b"\n")?;
                 }
-                self.head(name, "_sum", labels, None)?;
-                self.f64(h.sum())?;
-                self.bytes(b"\n")?;
-                self.head(name, "_count", labels, None)?;
-                self.u64(h.count())?;
-                self.bytes(b"\n")?;
+                for (suffix, last) in [(&b"_sum"[..], false), (&b"_count"[..], true)] {
+                    self.bytes(name.as_bytes())?;
+                    self.bytes(suffix)?;
+                    if labels.is_empty() {
+                        self.bytes(b" ")?;
+                    } else {
+                        self.bytes(b"{")?;
+                        block = self.label_block(labels, block)?;
+                        // Replace the block's trailing comma.
+                        self.out.len -= 1;
+                        self.bytes(b"} ")?;
+                    }
+                    if last {
+                        self.u64(h.count())?;
+                    } else {
+                        self.f64(h.sum())?;
+                    }
+                    self.bytes(b"\n")?;
+                }
                 if OPENMETRICS {
                     self.created(name, labels, created)?;
                 }
@@ -683,6 +744,29 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
     }
 }
 
+/// Writes the label values between a template's fragments (after the first, which the
+/// caller wrote), closing the braces early if there are fewer values than names.
+#[inline(always)]
+fn fill<'v, S: Sink + ?Sized>(
+    out: &mut Out<'_, S>,
+    template: &Template,
+    mut next: impl FnMut(usize) -> Option<&'v [u8]>,
+) -> Result<(), Full> {
+    let mut i = 0;
+    while i < template.labels {
+        let Some(value) = next(i) else {
+            break;
+        };
+        i += 1;
+        out.escaped(value, true)?;
+        out.bytes(template.fragment(i))?;
+    }
+    if i < template.labels {
+        out.bytes(b"\"} ")?;
+    }
+    Ok(())
+}
+
 /// The OpenMetrics family name: a counter's name without `_total`.
 pub(crate) fn openmetrics_family_name(name: &str, kind: MetricKind) -> &str {
     match kind {
@@ -725,6 +809,28 @@ mod tests {
                 assert_eq!(needs_escaping(&bytes, quotes), naive, "{bytes:?} {quotes}");
             }
         }
+    }
+
+    #[test]
+    fn integers_match_itoa() {
+        let mut values = std::vec![0, 1, 9, 10, 99, 100, 101, 999, 1000, u64::MAX, u64::MAX - 1];
+        for p in 0..20 {
+            let x = 10u64.pow(p);
+            values.extend([x - 1, x, x + 1]);
+        }
+        let mut buf = [0u8; 4096];
+        let mut sink = crate::encode::SliceSink::new(&mut buf);
+        let mut expected = std::string::String::new();
+        {
+            let mut writer = Writer::new(&mut sink);
+            for v in &values {
+                writer.u64(*v).unwrap();
+                writer.bytes(b" ").unwrap();
+                expected.push_str(itoa::Buffer::new().format(*v));
+                expected.push(' ');
+            }
+        }
+        assert_eq!(sink.as_str(), expected);
     }
 
     #[test]
