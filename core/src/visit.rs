@@ -285,6 +285,9 @@ enum Values<'a> {
     Overflow,
 }
 
+/// Names the value of label `label` in the typed label set with dense index `index`.
+pub(crate) type ValueOf = fn(usize, usize) -> &'static str;
+
 /// The label the overflow series carries, as the OpenTelemetry SDK specification names it.
 pub const OVERFLOW_LABEL: (&str, &str) = ("otel_metric_overflow", "true");
 
@@ -345,7 +348,7 @@ impl<'a> SeriesLabels<'a> {
     /// The dense index and value function of a typed family's series, if that is what
     /// these are.
     #[inline]
-    pub(crate) fn typed_parts(&self) -> Option<(usize, fn(usize, usize) -> &'static str)> {
+    pub(crate) fn typed_parts(&self) -> Option<(usize, ValueOf)> {
         match self.values {
             Values::Typed { index, value_of } => Some((index, value_of)),
             _ => None,
