@@ -13,7 +13,7 @@ use crate::visit::{FamilyInfo, SeriesLabels, Value, Visitor};
 /// do, or write it yourself after a complete visit.
 ///
 /// Like [`PrometheusText`](super::PrometheusText), it writes each header and series whole
-/// or rolls it back and breaks.
+/// or rolls it back and breaks, and writes its last block of series when dropped.
 ///
 /// ```
 /// use corral_core::encode::{OpenMetricsText, SliceSink};

@@ -10,7 +10,9 @@ use crate::visit::{FamilyInfo, SeriesLabels, Value, Visitor};
 ///
 /// Each family header and each series is written whole or not at all: when the sink runs
 /// out of room the visitor rolls back the partial item and breaks, so the visit can resume
-/// there with an emptied sink. [`Renderer`](super::Renderer) drives it that way.
+/// there with an emptied sink. [`Renderer`](super::Renderer) drives it that way. The
+/// visitor gathers series and writes them to the sink in blocks; the last block goes out
+/// when the visitor is dropped, so read the sink after that.
 ///
 /// ```
 /// use corral_core::encode::{PrometheusText, SliceSink};

@@ -191,8 +191,9 @@ impl Template {
     }
 }
 
-/// Where a series is assembled: a scratch buffer, sent to the sink when full and when the
-/// series is complete.
+/// Where series are assembled: a scratch buffer. Complete series stay in it while the
+/// sink says it is sure to take them ([`Sink::remaining`]) and go to the sink in one write
+/// when it is full, when the sink cannot say, and when the writer is dropped.
 pub(crate) struct Out<'s, S: Sink + ?Sized> {
     sink: &'s mut S,
     scratch: [u8; SCRATCH],
