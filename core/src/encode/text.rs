@@ -74,10 +74,9 @@ fn copy_short(dst: &mut [u8], src: &[u8]) {
     #[inline(always)]
     fn pair<const N: usize>(dst: &mut [u8], src: &[u8]) {
         let n = src.len();
-        let head: [u8; N] = src[..N].try_into().unwrap_or([0; N]);
-        let tail: [u8; N] = src[n - N..].try_into().unwrap_or([0; N]);
-        dst[..N].copy_from_slice(&head);
-        dst[n - N..n].copy_from_slice(&tail);
+        // Fixed-size copies: a few vector moves each, no call.
+        dst[..N].copy_from_slice(&src[..N]);
+        dst[n - N..n].copy_from_slice(&src[n - N..n]);
     }
     let n = src.len();
     if dst.len() < n {
@@ -111,9 +110,10 @@ const TEMPLATE_LABELS: usize = 12;
 /// `name{a="`, `",b="`, ..., `"} ` (or `name ` without labels). A sample line is then these
 /// fragments with the escaped label values between them, and the value after.
 struct Template {
-    /// What it was built for: the addresses and lengths of the name, the suffix and the
-    /// label-name slice (compared, never dereferenced).
-    key: [usize; 6],
+    /// What it was built for: the addresses of the name and of the label-name slice
+    /// (compared, never dereferenced), and the lengths of the name, the suffix and the
+    /// label-name slice packed into one word.
+    key: [usize; 3],
     bytes: [u8; TEMPLATE_BYTES],
     /// Fragment `i` is `bytes[ends[i - 1]..ends[i]]` (from 0 for the first).
     ends: [u16; TEMPLATE_LABELS + 1],
@@ -122,27 +122,25 @@ struct Template {
 
 impl Template {
     const EMPTY: Template = Template {
-        key: [0; 6],
+        key: [0; 3],
         bytes: [0; TEMPLATE_BYTES],
         ends: [0; TEMPLATE_LABELS + 1],
         labels: 0,
     };
 
-    fn key(name: &str, suffix: &str, names: &[&str]) -> [usize; 6] {
+    fn key(name: &str, suffix: &str, names: &[&str]) -> [usize; 3] {
+        // The suffix is one of a few constants, told apart by length.
         [
             name.as_ptr() as usize,
-            name.len(),
-            suffix.as_ptr() as usize,
-            suffix.len(),
             names.as_ptr() as usize,
-            names.len(),
+            name.len() ^ (suffix.len() << 24) ^ (names.len() << 28),
         ]
     }
 
     /// Renders the fragments for `name`, `suffix` and label `names`; `false` if they do not
     /// fit (the caller then writes the line piece by piece).
     fn build(&mut self, name: &str, suffix: &str, names: &[&str]) -> bool {
-        self.key = [0; 6];
+        self.key = [0; 3];
         if names.len() > TEMPLATE_LABELS {
             return false;
         }
