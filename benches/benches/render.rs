@@ -347,6 +347,69 @@ fn render(c: &mut Criterion) {
     // For instruction counts under a profiler (`valgrind --tool=callgrind`), which counts
     // the same on a busy machine as on an idle one: CORRAL_RENDER_PROFILE=<encoder>:<n>
     // renders n times with one encoder and exits.
+    //
+    // CORRAL_RENDER_PROFILE=interleaved:<n> renders n rounds, each round once with every
+    // encoder in turn, and prints each encoder's fastest and median render: on a shared
+    // machine the encoders then see the same background load.
+    if let Ok(spec) = std::env::var("CORRAL_RENDER_PROFILE")
+        && let Some(n) = spec.strip_prefix("interleaved:")
+    {
+        use measured::MetricGroup as _;
+        let n: usize = n.parse().expect("a count");
+        let mut times: [Vec<Duration>; 5] = Default::default();
+        for _ in 0..n {
+            for (i, times) in times.iter_mut().enumerate() {
+                let start = std::time::Instant::now();
+                let len = match i {
+                    0 | 1 => {
+                        let mut sink = SliceSink::new(&mut buf);
+                        encode::prometheus(if i == 0 { dynamic } else { typed }, &mut sink)
+                            .unwrap();
+                        sink.as_bytes().len()
+                    }
+                    2 => {
+                        let mut sink = SliceSink::new(&mut buf);
+                        encode::openmetrics(dynamic, &mut sink).unwrap();
+                        sink.as_bytes().len()
+                    }
+                    3 => {
+                        ms_metrics.collect_group_into(&mut ms_encoder).unwrap();
+                        ms_encoder.finish().len()
+                    }
+                    _ => {
+                        string.clear();
+                        prometheus_client::encoding::prometheus_text::encode(
+                            &mut string,
+                            &pc_registry,
+                        )
+                        .unwrap();
+                        string.len()
+                    }
+                };
+                times.push(start.elapsed());
+                black_box(len);
+            }
+        }
+        let names = [
+            "corral-dynamic/prometheus",
+            "corral-typed/prometheus",
+            "corral-dynamic/openmetrics",
+            "measured/prometheus",
+            "prometheus-client/prometheus",
+        ];
+        for (name, times) in names.iter().zip(&mut times) {
+            times.sort_unstable();
+            let (min, median) = (times[0], times[times.len() / 2]);
+            eprintln!(
+                "{name}: min {:.1} us, median {:.1} us ({:.1} / {:.1} ns per series)",
+                min.as_secs_f64() * 1e6,
+                median.as_secs_f64() * 1e6,
+                min.as_secs_f64() * 1e9 / SERIES as f64,
+                median.as_secs_f64() * 1e9 / SERIES as f64,
+            );
+        }
+        std::process::exit(0);
+    }
     if let Ok(spec) = std::env::var("CORRAL_RENDER_PROFILE") {
         let (which, n) = spec.split_once(':').expect("<encoder>:<n>");
         let n: usize = n.parse().expect("a count");

@@ -5,7 +5,7 @@ use core::ops::ControlFlow;
 use super::number;
 use super::{FamilyName, Full, Sink};
 use crate::metric::MetricKind;
-use crate::visit::{ExemplarValue, FamilyInfo, SeriesLabels, Value};
+use crate::visit::{ExemplarValue, FamilyInfo, HistogramValue, SeriesLabels, SummaryValue, Value};
 
 /// Bytes a series is assembled in before it goes to the sink in one write (a longer
 /// series, such as a histogram's, goes in several).
@@ -480,7 +480,7 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
     }
 
     /// The start of a single-line sample, from the family's template when it has one.
-    #[inline]
+    #[inline(always)]
     fn line_head(
         &mut self,
         name: &str,
@@ -647,65 +647,85 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
                 self.i64(v)?;
                 self.bytes(b"\n")
             }
-            Value::Histogram(h) => {
-                // The series' labels are escaped once, as `a="x",b="y",`, and copied into
-                // the following lines while that text is still in the scratch buffer.
-                let mut block = None;
-                for (index, (le, count)) in h.cumulative().enumerate() {
-                    self.bytes(name.as_bytes())?;
-                    self.bytes(b"_bucket{")?;
-                    block = self.label_block(labels, block)?;
-                    self.bytes(b"le=\"")?;
-                    self.f64(le)?;
-                    self.bytes(b"\"} ")?;
-                    self.u64(count)?;
-                    if OPENMETRICS && let Some(exemplar) = h.exemplar(index) {
-                        self.exemplar(&exemplar)?;
-                    }
-                    self.bytes(b"\n")?;
-                }
-                for (suffix, last) in [(&b"_sum"[..], false), (&b"_count"[..], true)] {
-                    self.bytes(name.as_bytes())?;
-                    self.bytes(suffix)?;
-                    if labels.is_empty() {
-                        self.bytes(b" ")?;
-                    } else {
-                        self.bytes(b"{")?;
-                        block = self.label_block(labels, block)?;
-                        // Replace the block's trailing comma.
-                        self.out.len -= 1;
-                        self.bytes(b"} ")?;
-                    }
-                    if last {
-                        self.u64(h.count())?;
-                    } else {
-                        self.f64(h.sum())?;
-                    }
-                    self.bytes(b"\n")?;
-                }
-                if OPENMETRICS {
-                    self.created(name, labels, created)?;
-                }
-                Ok(())
-            }
-            Value::Summary(s) => {
-                for &(quantile, v) in s.quantiles() {
-                    self.head(name, "", labels, Some(("quantile", quantile)))?;
-                    self.f64(v)?;
-                    self.bytes(b"\n")?;
-                }
-                self.head(name, "_sum", labels, None)?;
-                self.f64(s.sum())?;
-                self.bytes(b"\n")?;
-                self.head(name, "_count", labels, None)?;
-                self.u64(s.count())?;
-                self.bytes(b"\n")?;
-                if OPENMETRICS {
-                    self.created(name, labels, created)?;
-                }
-                Ok(())
-            }
+            Value::Histogram(h) => self.histogram::<OPENMETRICS>(name, labels, &h, created),
+            Value::Summary(s) => self.summary::<OPENMETRICS>(name, labels, &s, created),
         }
+    }
+
+    /// Every line of a histogram series.
+    #[inline(never)]
+    fn histogram<const OPENMETRICS: bool>(
+        &mut self,
+        name: &str,
+        labels: &SeriesLabels<'_>,
+        h: &HistogramValue<'_>,
+        created: Option<u64>,
+    ) -> Result<(), Full> {
+        // The series' labels are escaped once, as `a="x",b="y",`, and copied into
+        // the following lines while that text is still in the scratch buffer.
+        let mut block = None;
+        for (index, (le, count)) in h.cumulative().enumerate() {
+            self.bytes(name.as_bytes())?;
+            self.bytes(b"_bucket{")?;
+            block = self.label_block(labels, block)?;
+            self.bytes(b"le=\"")?;
+            self.f64(le)?;
+            self.bytes(b"\"} ")?;
+            self.u64(count)?;
+            if OPENMETRICS && let Some(exemplar) = h.exemplar(index) {
+                self.exemplar(&exemplar)?;
+            }
+            self.bytes(b"\n")?;
+        }
+        for (suffix, last) in [(&b"_sum"[..], false), (&b"_count"[..], true)] {
+            self.bytes(name.as_bytes())?;
+            self.bytes(suffix)?;
+            if labels.is_empty() {
+                self.bytes(b" ")?;
+            } else {
+                self.bytes(b"{")?;
+                block = self.label_block(labels, block)?;
+                // Replace the block's trailing comma.
+                self.out.len -= 1;
+                self.bytes(b"} ")?;
+            }
+            if last {
+                self.u64(h.count())?;
+            } else {
+                self.f64(h.sum())?;
+            }
+            self.bytes(b"\n")?;
+        }
+        if OPENMETRICS {
+            self.created(name, labels, created)?;
+        }
+        Ok(())
+    }
+
+    /// Every line of a summary series.
+    #[inline(never)]
+    fn summary<const OPENMETRICS: bool>(
+        &mut self,
+        name: &str,
+        labels: &SeriesLabels<'_>,
+        s: &SummaryValue<'_>,
+        created: Option<u64>,
+    ) -> Result<(), Full> {
+        for &(quantile, v) in s.quantiles() {
+            self.head(name, "", labels, Some(("quantile", quantile)))?;
+            self.f64(v)?;
+            self.bytes(b"\n")?;
+        }
+        self.head(name, "_sum", labels, None)?;
+        self.f64(s.sum())?;
+        self.bytes(b"\n")?;
+        self.head(name, "_count", labels, None)?;
+        self.u64(s.count())?;
+        self.bytes(b"\n")?;
+        if OPENMETRICS {
+            self.created(name, labels, created)?;
+        }
+        Ok(())
     }
 
     /// A counter sample's name: as registered in the Prometheus format; in OpenMetrics the
