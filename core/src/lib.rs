@@ -71,7 +71,11 @@ pub use label::typed::{LabelSet, LabelValue, TypedFamily};
 pub use label::{is_valid_label_name, is_valid_metric_name};
 pub use metric::{
     BoundsError, Counter, FloatCounter, Gauge, Histogram, HistogramCells, HistogramRef, IntGauge,
-    Metric, MetricKind, ShardedCounter, buckets,
+    Metric, MetricKind, ShardedCounter, ShardedHistogram, buckets,
+};
+pub use metric::{
+    Clock, DEFAULT_QUANTILES, DEFAULT_SCALE, MAX_QUANTILES, SketchSnapshot, Summary, SummaryCells,
+    SummaryConfig, SummaryConfigError, SummaryRef, quantile_rank, sketch,
 };
 pub use metric::{
     CounterWithExemplar, EXEMPLAR_LABEL_BYTES, EXEMPLAR_MAX_RUNES, Exemplar, ExemplarError,

@@ -8,7 +8,7 @@ use std::thread;
 use common::{Collector, Plain};
 use corral_core::{
     Counter, Desc, DynamicFamily, FloatCounter, Gauge, Histogram, HistogramCells, Registry,
-    ShardedCounter, TypedFamily, buckets,
+    ShardedCounter, ShardedHistogram, TypedFamily, buckets,
 };
 
 const THREADS: usize = 8;
@@ -98,8 +98,12 @@ fn histogram_count_equals_the_sum_of_its_buckets_after_concurrent_observes() {
     static LATENCY: Histogram<14> = Histogram::new(buckets::LATENCY_MS);
     static BY_ROUTE: DynamicFamily<HistogramCells<14>, 1, 8> =
         DynamicFamily::histogram(["route"], buckets::LATENCY_MS);
+    static SHARDED: ShardedHistogram<14, 4> = ShardedHistogram::new(buckets::LATENCY_MS);
     REGISTRY
         .register(Desc::new("latency_ms", "Latency").with_unit("ms"), &LATENCY)
+        .unwrap();
+    REGISTRY
+        .register(Desc::new("sharded_ms", "Sharded").with_unit("ms"), &SHARDED)
         .unwrap();
     REGISTRY
         .register(
@@ -114,6 +118,7 @@ fn histogram_count_equals_the_sum_of_its_buckets_after_concurrent_observes() {
             let value = ((i * 7 + t as u64 * 11) % 12_000) as f64;
             LATENCY.observe(value);
             BY_ROUTE.with_labels(["/q"]).observe(value);
+            SHARDED.observe_on_stripe(t, value);
         }
     });
 
@@ -127,6 +132,7 @@ fn histogram_count_equals_the_sum_of_its_buckets_after_concurrent_observes() {
     for (family, labels) in [
         ("latency_ms", &[][..]),
         ("route_latency_ms", &[("route", "/q")][..]),
+        ("sharded_ms", &[][..]),
     ] {
         let Some(Plain::Histogram {
             cumulative,

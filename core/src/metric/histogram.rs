@@ -49,6 +49,8 @@ pub enum BoundsError {
         /// Position of the offending bound.
         index: usize,
     },
+    /// A summary's configuration does not fit its type.
+    Summary(crate::metric::SummaryConfigError),
 }
 
 impl fmt::Display for BoundsError {
@@ -70,6 +72,7 @@ impl fmt::Display for BoundsError {
                     "bucket bound #{index} is not greater than the bound before it"
                 )
             }
+            BoundsError::Summary(e) => write!(f, "{e}"),
         }
     }
 }
@@ -153,6 +156,14 @@ impl<const BUCKETS: usize> HistogramCells<BUCKETS> {
     /// Sum of the observed values.
     pub fn sum(&self) -> f64 {
         f64::from_bits(self.sum.load(Ordering::Relaxed))
+    }
+
+    /// Adds this cell's bucket counts into `counts` and returns its sum.
+    pub(crate) fn accumulate(&self, counts: &mut [u64; BUCKETS]) -> f64 {
+        for (out, cell) in counts.iter_mut().zip(&self.counts) {
+            *out = out.wrapping_add(cell.load(Ordering::Relaxed));
+        }
+        self.sum()
     }
 
     /// Reads every bucket once, then the sum, and passes the point to `f`.

@@ -9,6 +9,8 @@ mod exemplar;
 mod gauge;
 mod histogram;
 mod sharded;
+pub mod sketch;
+mod summary;
 
 pub use counter::{Counter, FloatCounter};
 pub use exemplar::{
@@ -18,7 +20,11 @@ pub use exemplar::{
 pub use gauge::{Gauge, IntGauge};
 pub(crate) use histogram::check_bounds;
 pub use histogram::{BoundsError, Histogram, HistogramCells, HistogramRef, buckets};
-pub use sharded::ShardedCounter;
+pub use sharded::{ShardedCounter, ShardedHistogram};
+pub use summary::{
+    Clock, DEFAULT_QUANTILES, DEFAULT_SCALE, MAX_QUANTILES, SketchSnapshot, Summary, SummaryCells,
+    SummaryConfig, SummaryConfigError, SummaryRef, quantile_rank,
+};
 
 use crate::sync::{AtomicU64, Ordering};
 use crate::visit::Value;
