@@ -83,7 +83,7 @@ fn golden_files_hold_the_rules() {
         types.sort_unstable();
         types.dedup();
         assert_eq!(types.len(), count);
-        assert_eq!(count, 15);
+        assert_eq!(count, 16);
     }
 }
 

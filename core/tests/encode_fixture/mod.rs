@@ -8,7 +8,8 @@ use corral_core::encode::{self, Renderer, SliceSink};
 use corral_core::{
     Collect, Counter, CounterWithExemplar, Desc, DynamicFamily, Exemplar, FloatCounter, Gauge,
     Histogram, HistogramWithExemplars, IntGauge, MetricKind, Registry, RegistryConfig,
-    SeriesLabels, SeriesSink, ShardedCounter, SummaryValue, TypedFamily, Value,
+    SeriesLabels, SeriesSink, ShardedCounter, Summary, SummaryConfig, SummaryValue, TypedFamily,
+    Value,
 };
 
 corral_core::label_enum! {
@@ -137,6 +138,17 @@ pub fn every_feature() -> Fixture {
         &FixedSummary,
     )
     .unwrap();
+    let sizes_summary: &'static Summary<1280> = Box::leak(Box::new(Summary::new(
+        SummaryConfig::new(1.0).with_quantiles(&[0.5, 0.99]),
+    )));
+    r.register(
+        Desc::new("request_size_bytes", "The Summary metric").with_unit("bytes"),
+        sizes_summary,
+    )
+    .unwrap();
+    for v in [100.0, 200.0, 300.0, 400.0, 5000.0] {
+        sizes_summary.observe(v);
+    }
 
     events.inc_by(u64::MAX);
     cost.inc_by(0.1);
