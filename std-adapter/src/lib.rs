@@ -44,6 +44,7 @@ pub use corral_core as core;
 
 pub mod cardinality;
 pub mod config;
+pub mod encode;
 pub mod process;
 mod registry;
 pub mod runtime;

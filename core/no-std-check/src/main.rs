@@ -6,6 +6,7 @@
 use core::ops::ControlFlow;
 use core::panic::PanicInfo;
 
+use corral_core::encode::{Progress, Renderer, SliceSink};
 use corral_core::{
     Counter, Desc, DynamicFamily, FamilyInfo, Histogram, IntGauge, Registry, SeriesLabels,
     ShardedCounter, Summary, SummaryConfig, TypedFamily, Value, Visitor, buckets,
@@ -56,8 +57,21 @@ pub extern "C" fn _start() -> ! {
     SETTLE.observe(1.25);
     let mut sum = Sum(0);
     REGISTRY.visit(&mut sum);
+    // Both text encoders, into a fixed buffer, in chunks.
+    let mut buf = [0u8; 512];
+    let mut rendered = 0;
+    for mut renderer in [Renderer::prometheus(), Renderer::openmetrics()] {
+        loop {
+            let mut sink = SliceSink::new(&mut buf);
+            let progress = renderer.render_chunk(&REGISTRY, &mut sink);
+            rendered += sink.as_bytes().len();
+            if !matches!(progress, Ok(Progress::More)) {
+                break;
+            }
+        }
+    }
     loop {
-        core::hint::black_box(sum.0);
+        core::hint::black_box((sum.0, rendered));
     }
 }
 

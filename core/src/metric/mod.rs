@@ -5,6 +5,7 @@
 //! and never fails, allocates, locks or panics.
 
 mod counter;
+mod exemplar;
 mod gauge;
 mod histogram;
 mod sharded;
@@ -12,6 +13,10 @@ pub mod sketch;
 mod summary;
 
 pub use counter::{Counter, FloatCounter};
+pub use exemplar::{
+    CounterWithExemplar, EXEMPLAR_LABEL_BYTES, EXEMPLAR_MAX_RUNES, Exemplar, ExemplarError,
+    HistogramExemplarCells, HistogramExemplarRef, HistogramWithExemplars,
+};
 pub use gauge::{Gauge, IntGauge};
 pub(crate) use histogram::check_bounds;
 pub use histogram::{BoundsError, Histogram, HistogramCells, HistogramRef, buckets};
