@@ -2,6 +2,8 @@
 //! `prometheus` 0.14, `metrics-exporter-prometheus` 0.18 and OpenTelemetry (SDK 0.33 through
 //! `opentelemetry-prometheus` 0.33) — at 10,000 and at 100,000 counter series, with Corral's
 //! dynamic-label registry rendered in the same run so that ratios come from one run.
+//! `render.rs` has `prometheus-client` and `measured` at 10,000 series only, so the
+//! 100,000-series group here has them too.
 //!
 //! `cargo bench -p corral-benches --bench render_peers`
 //!
@@ -22,6 +24,9 @@
 //!   info and scope labels turned off so the output holds the same samples.
 //! - `opentelemetry(collect)`: a `ManualReader` collect into a reused `ResourceMetrics`, no
 //!   text at all: the floor of any OpenTelemetry exporter.
+//! - 100,000 only: `prometheus-client/prometheus` (`prometheus_text::encode` into a reused
+//!   `String`) and `measured/prometheus` (its `BufferedTextEncoder`, reused), set up as in
+//!   `render.rs`.
 #![allow(clippy::std_instead_of_core, reason = "a std bench binary")]
 
 use std::hint::black_box;
@@ -261,6 +266,130 @@ fn otel_collect(fixture: &Fixture) -> Otel {
     otel
 }
 
+mod pc {
+    use prometheus_client::encoding::EncodeLabelSet;
+    use prometheus_client::metrics::counter::Counter;
+    use prometheus_client::metrics::family::Family;
+    use prometheus_client::metrics::histogram::Histogram;
+    use prometheus_client::registry::Registry;
+
+    use super::Fixture;
+
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    struct Requests {
+        method: &'static str,
+        status: &'static str,
+    }
+
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    struct Route {
+        route: &'static str,
+    }
+
+    fn latency_histogram() -> Histogram {
+        Histogram::new(corral_core::buckets::LATENCY_MS.iter().copied())
+    }
+
+    pub(super) fn registry(fixture: &Fixture) -> Registry {
+        let mut registry = Registry::default();
+        let families: Vec<Family<Requests, Counter>> = (0..fixture.families)
+            .map(|f| {
+                let family = Family::default();
+                // prometheus-client appends `_total` to counter names itself.
+                let name = fixture.names[f]
+                    .strip_suffix("_total")
+                    .unwrap_or(fixture.names[f]);
+                registry.register(name, fixture.helps[f], family.clone());
+                family
+            })
+            .collect();
+        for (f, method, status, value) in fixture.counters() {
+            families[f]
+                .get_or_create(&Requests { method, status })
+                .inc_by(value);
+        }
+        let latency =
+            Family::<Route, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        registry.register("bench_latency_ms", "Request latency", latency.clone());
+        for (route, value) in fixture.observations() {
+            latency.get_or_create(&Route { route }).observe(value);
+        }
+        registry
+    }
+}
+
+mod ms {
+    use measured::lasso::Rodeo;
+    use measured::metric::MetricFamilyEncoding;
+    use measured::metric::group::Encoding;
+    use measured::metric::name::MetricName;
+    use measured::text::BufferedTextEncoder;
+    use measured::{CounterVec, HistogramVec, LabelGroup, MetricGroup};
+
+    use super::{Fixture, METHODS, STATUSES};
+    use corral_benches::peers::measured_labels::{StringLabelSet, StringLabels};
+    use corral_benches::peers::measured_thresholds;
+
+    #[derive(LabelGroup)]
+    #[label(set = RouteSet)]
+    pub struct Route<'a> {
+        #[label(fixed_with = measured::lasso::RodeoReader)]
+        route: &'a str,
+    }
+
+    /// The counter families (name, help, vec) and the latency family.
+    pub struct Metrics {
+        counters: Vec<(
+            &'static MetricName,
+            &'static str,
+            CounterVec<StringLabelSet>,
+        )>,
+        latency: HistogramVec<RouteSet, 13>,
+    }
+
+    impl MetricGroup<BufferedTextEncoder> for Metrics {
+        fn collect_group_into(
+            &self,
+            enc: &mut BufferedTextEncoder,
+        ) -> Result<(), <BufferedTextEncoder as Encoding>::Err> {
+            for (name, help, family) in &self.counters {
+                enc.write_help(*name, help)?;
+                family.collect_family_into(*name, enc)?;
+            }
+            let name = MetricName::from_str("bench_latency_ms");
+            enc.write_help(name, "Request latency")?;
+            self.latency.collect_family_into(name, enc)
+        }
+    }
+
+    pub(super) fn metrics(fixture: &Fixture) -> Metrics {
+        let mut counters: Vec<_> = (0..fixture.families)
+            .map(|f| {
+                let set = StringLabelSet::new(
+                    Rodeo::from_iter(METHODS).into_reader(),
+                    Rodeo::from_iter(STATUSES).into_reader(),
+                );
+                (
+                    MetricName::from_str(fixture.names[f]),
+                    fixture.helps[f],
+                    CounterVec::with_label_set(set),
+                )
+            })
+            .collect();
+        for (f, method, status, value) in fixture.counters() {
+            counters[f].2.inc_by(StringLabels { method, status }, value);
+        }
+        counters.shrink_to_fit();
+        let routes = Rodeo::from_iter(fixture.routes.iter().copied()).into_reader();
+        let latency =
+            HistogramVec::with_label_set_and_metadata(RouteSet::new(routes), measured_thresholds());
+        for (route, value) in fixture.observations() {
+            latency.observe(Route { route }, value);
+        }
+        Metrics { counters, latency }
+    }
+}
+
 fn gather_text(registry: &prometheus::Registry, out: &mut String) {
     out.clear();
     prometheus::TextEncoder::new()
@@ -275,6 +404,10 @@ fn bench_size<const ROUTE_SLOTS: usize>(c: &mut Criterion, families: usize, grou
     let metrics = metrics(&fixture);
     let (_otel_provider, otel_registry) = otel_prometheus(&fixture);
     let otel = otel_collect(&fixture);
+
+    // prometheus-client and measured: 100,000 only (`render.rs` has them at 10,000).
+    let others = (families > 100).then(|| (pc::registry(&fixture), ms::metrics(&fixture)));
+    let mut ms_encoder = measured::text::BufferedTextEncoder::new();
 
     let mut buf = vec![0u8; families << 14];
     let mut string = String::new();
@@ -300,6 +433,21 @@ fn bench_size<const ROUTE_SLOTS: usize>(c: &mut Criterion, families: usize, grou
     check("metrics", &metrics.render());
     gather_text(&otel_registry, &mut string);
     check("opentelemetry/prometheus", &string);
+    if let Some((pc_registry, ms_metrics)) = &others {
+        use measured::MetricGroup as _;
+        string.clear();
+        prometheus_client::encoding::prometheus_text::encode(&mut string, pc_registry)
+            .expect("encode");
+        check("prometheus-client/prometheus", &string);
+        ms_metrics
+            .collect_group_into(&mut ms_encoder)
+            .expect("encode");
+        let bytes = ms_encoder.finish();
+        check(
+            "measured/prometheus",
+            std::str::from_utf8(&bytes).expect("utf-8"),
+        );
+    }
     otel.reader.collect_into(&mut resource_metrics);
     let points: usize = resource_metrics
         .scope_metrics()
@@ -351,6 +499,28 @@ fn bench_size<const ROUTE_SLOTS: usize>(c: &mut Criterion, families: usize, grou
             black_box(&resource_metrics);
         })
     });
+    if let Some((pc_registry, ms_metrics)) = &others {
+        group.bench_function("prometheus-client/prometheus", |b| {
+            b.iter(|| {
+                string.clear();
+                prometheus_client::encoding::prometheus_text::encode(
+                    &mut string,
+                    black_box(pc_registry),
+                )
+                .expect("encode");
+                black_box(string.len())
+            })
+        });
+        group.bench_function("measured/prometheus", |b| {
+            use measured::MetricGroup as _;
+            b.iter(|| {
+                black_box(ms_metrics)
+                    .collect_group_into(&mut ms_encoder)
+                    .expect("encode");
+                black_box(ms_encoder.finish().len())
+            })
+        });
+    }
     group.finish();
 }
 
