@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Summarises criterion runs of the `record` bench into the README's markdown tables.
+"""Summarises criterion runs into the README's markdown tables.
 
     python3 benches/summarize.py RUN_DIR [RUN_DIR ...]
 
-Each RUN_DIR is a copy of `target/criterion` taken after one `cargo bench --bench record`.
+Each RUN_DIR is a copy of `target/criterion` (or of its `render_*` folders) taken after one
+`cargo bench --bench record` (or `--bench render --bench render_peers`).
 Per benchmark it prints the median over runs of criterion's median, the largest deviation of
 one run from it, and ratios computed within each run, then their median over runs (so a
 ratio never mixes a quiet run with a noisy one). It reads only criterion's own JSON files.
@@ -74,8 +75,58 @@ def fmt_ns(ns):
     return f"{ns:.2f}" if ns < 10 else f"{ns:.1f}" if ns < 100 else f"{ns:.0f}"
 
 
+RENDER_CORRAL = "corral-dynamic/prometheus"
+# Not an encoder: OpenTelemetry's collect without any text, a floor, not a peer's render.
+NOT_ENCODERS = ("opentelemetry(collect)",)
+
+
+def render_tables(runs):
+    groups = sorted(
+        {g for r in runs for g in r if g.startswith("render")},
+        key=lambda g: ("100k" in g, g),
+    )
+    if not groups:
+        return
+    print(f"criterion median ms/render, median of {len(runs)} runs (± = largest deviation of one run)\n")
+    for group in groups:
+        names = sorted(runs[0][group], key=lambda n: (not n.startswith("corral"), n))
+        print(f"### {group}\n\n| encoder | ms/render | its time ÷ {RENDER_CORRAL}'s |\n|---|---:|---:|")
+        for name in names:
+            values = [r[group][name] / 1e6 for r in runs if name in r.get(group, {})]
+            m, spread = median_and_spread(values)
+            per_run = [r[group][name] / r[group][RENDER_CORRAL] for r in runs if name in r[group]]
+            print(f"| {name} | {m:.3f} ±{spread:.0f}% | {statistics.median(per_run):.2f}x |")
+        print()
+    print("### Render goal: at least 2x faster than the fastest peer's encoder (ratios within each run)\n")
+    print("| size | fastest peer encoder | its time ÷ Corral's | met |\n|---|---|---:|---|")
+    for size in ("10k", "100k"):
+        # Every group of this size, each peer's time divided by Corral's in its own group.
+        sized = [g for g in groups if f"_{size}_" in g]
+        if not sized:
+            continue
+        ratios, whos = [], []
+        for r in runs:
+            best = min(
+                (r[g][p] / r[g][RENDER_CORRAL], p)
+                for g in sized
+                for p in r[g]
+                if not p.startswith("corral") and p not in NOT_ENCODERS
+            )
+            ratios.append(best[0])
+            whos.append(best[1])
+        m = statistics.median(ratios)
+        print(
+            f"| {size} series ({', '.join(sized)}) | {statistics.mode(whos)} "
+            f"| {m:.2f}x (runs {min(ratios):.2f}–{max(ratios):.2f}) | {'yes' if m >= 2 else 'no'} |"
+        )
+    print()
+
+
 def main(run_dirs):
     runs = [load(d) for d in run_dirs]
+    render_tables(runs)
+    if not any("counter_inc_labelled" in r for r in runs):
+        return
     print(f"criterion median ns/op, median of {len(runs)} runs (± = largest deviation of one run)\n")
     for group in GROUPS:
         names = sorted(runs[0].get(group, {}), key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n))
