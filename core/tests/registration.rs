@@ -413,3 +413,15 @@ fn overlong_values_go_to_overflow_counted_by_reason() {
         Some(&Plain::Int(10_000))
     );
 }
+
+#[test]
+fn a_one_slot_table_holds_one_series_and_refuses_the_next() {
+    static ONE: DynamicFamily<Counter, 1, 1> = DynamicFamily::new(["k"]);
+    ONE.with_labels(["a"]).inc();
+    ONE.with_labels(["a"]).inc();
+    assert_eq!(ONE.try_with_labels(["b"]).unwrap_err(), LabelError::FamilyFull { capacity: 1 });
+    ONE.with_labels(["b"]).inc();
+    assert_eq!(ONE.with_labels(["a"]).get(), 2);
+    assert_eq!(ONE.overflow().get(), 1);
+    assert_eq!(ONE.len(), 1);
+}

@@ -264,21 +264,34 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
         let tag = ((hash >> 32) as u32) & !STATUS;
         let home = hash as usize & (SERIES - 1);
         let slot = &self.slots[home];
-        if slot.state.load(Ordering::Acquire) == tag | READY
-            && slot.with_key(|key| encoded::matches(key, values))
-        {
+        let state = slot.state.load(Ordering::Acquire);
+        if state == tag | READY && slot.with_key(|key| encoded::matches(key, values)) {
             return Ok(&slot.metric);
         }
-        self.probe(values, tag, home)
+        // A READY home slot holds another series for good: probing starts at the next one.
+        let skip = usize::from(state & STATUS == READY);
+        self.probe(values, tag, (home + skip) & (SERIES - 1), skip)
     }
 
     /// Everything else: probing past the home slot, waiting out a concurrent insert,
     /// inserting, and giving up. Kept out of line so the fast path stays small.
     #[inline(never)]
-    fn probe(&self, values: &[&str; LABELS], tag: u32, home: usize) -> Result<&M, LabelError> {
+    fn probe(
+        &self,
+        values: &[&str; LABELS],
+        tag: u32,
+        start: usize,
+        start_distance: usize,
+    ) -> Result<&M, LabelError> {
         let mask = SERIES - 1;
-        let mut index = home;
-        let mut distance = 0;
+        let mut index = start;
+        let mut distance = start_distance;
+        if distance >= SERIES {
+            // A one-slot table whose slot holds another series.
+            return Err(LabelError::FamilyFull {
+                capacity: self.config_limits().1,
+            });
+        }
         loop {
             let slot = &self.slots[index];
             let mut state = slot.state.load(Ordering::Acquire);
@@ -306,7 +319,7 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
                 }
             }
             distance += 1;
-            if distance == SERIES {
+            if distance >= SERIES {
                 return Err(LabelError::FamilyFull {
                     capacity: self.config_limits().1,
                 });
