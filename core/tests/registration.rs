@@ -419,7 +419,10 @@ fn a_one_slot_table_holds_one_series_and_refuses_the_next() {
     static ONE: DynamicFamily<Counter, 1, 1> = DynamicFamily::new(["k"]);
     ONE.with_labels(["a"]).inc();
     ONE.with_labels(["a"]).inc();
-    assert_eq!(ONE.try_with_labels(["b"]).unwrap_err(), LabelError::FamilyFull { capacity: 1 });
+    assert_eq!(
+        ONE.try_with_labels(["b"]).unwrap_err(),
+        LabelError::FamilyFull { capacity: 1 }
+    );
     ONE.with_labels(["b"]).inc();
     assert_eq!(ONE.with_labels(["a"]).get(), 2);
     assert_eq!(ONE.overflow().get(), 1);
