@@ -13,7 +13,8 @@ for target in "${targets[@]}"; do
     fi
     echo "--- $target"
     RUSTFLAGS="$flags" cargo build --release --locked \
-        --manifest-path core/no-std-check/Cargo.toml --target "$target"
+        --manifest-path core/no-std-check/Cargo.toml --target "$target" \
+        --target-dir core/no-std-check/target
     file_size=$(stat -c %s "core/no-std-check/target/$target/release/corral-no-std-check")
     echo "linked: $file_size bytes"
 done
