@@ -47,6 +47,11 @@ const WRITING: u32 = 1;
 const READY: u32 = 2;
 const STATUS: u32 = 0b11;
 
+/// The top bit of `len`: set, once, when the family is registered.
+const ATTACHED: usize = !(usize::MAX >> 1);
+/// The series count in `len`.
+const COUNT: usize = usize::MAX >> 1;
+
 /// How many times a reader re-checks a slot another thread is writing before giving up.
 #[cfg(not(corral_loom))]
 const SPIN_LIMIT: u32 = 1 << 14;
@@ -138,7 +143,10 @@ pub struct DynamicFamily<
     hasher: S,
     slots: [CachePadded<Slot<M, KEY_BYTES>>; SERIES],
     overflow: CachePadded<M>,
-    /// Slots claimed so far.
+    /// Series reserved so far in the low bits, and the [`ATTACHED`] flag in the top bit
+    /// once the family is registered: an insert whose reservation saw the flag takes its
+    /// own share of the registry's series budget; registration counts every reservation
+    /// made before the flag.
     len: AtomicUsize,
     /// The longest probe distance any insert has used: a key that exists is never further
     /// from its home slot, which lets a lookup in a full table stop early.
@@ -182,7 +190,7 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
 
     /// Series created so far (the overflow series not counted).
     pub fn len(&self) -> usize {
-        self.len.load(Ordering::Relaxed)
+        self.len.load(Ordering::Relaxed) & COUNT
     }
 
     /// Whether no series was created yet.
@@ -306,7 +314,7 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
     #[cold]
     fn check_insertable(&self) -> Result<(), LabelError> {
         let (_, cap, limits) = self.config_limits();
-        if self.len.load(Ordering::Acquire) >= cap {
+        if self.len.load(Ordering::Acquire) & COUNT >= cap {
             return Err(LabelError::FamilyFull { capacity: cap });
         }
         if let Some(limits) = limits
@@ -350,15 +358,24 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
         // Raise `max_probe` before anything else can observe this insert, so that a
         // lookup that sees the table full also sees how far keys may be from home.
         self.max_probe.fetch_max(distance, Ordering::AcqRel);
+        // Registration may happen at any moment; `ATTACHED` in the reservation says which
+        // side of it this insert is on. Seeing the flag also makes the registry's limits
+        // visible (the flag was set after they were stored).
+        let mut limits = limits;
+        let mut cap = cap;
         let claimed_len = self
             .len
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < cap).then_some(n + 1)
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
+                if word & ATTACHED != 0 && limits.is_none() {
+                    (_, cap, limits) = self.config_limits();
+                }
+                (word & COUNT < cap).then_some(word + 1)
             });
-        if claimed_len.is_err() {
+        let Ok(before) = claimed_len else {
             return Err(LabelError::FamilyFull { capacity: cap });
-        }
-        if let Some(limits) = limits
+        };
+        // Before registration the series is not budgeted here: registration counts it.
+        if let Some(limits) = limits.filter(|_| before & ATTACHED != 0)
             && !limits.try_reserve(1)
         {
             self.len.fetch_sub(1, Ordering::AcqRel);
@@ -371,8 +388,13 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
             slot.state
                 .compare_exchange(EMPTY, tag | WRITING, Ordering::Acquire, Ordering::Acquire)
         {
-            self.len.fetch_sub(1, Ordering::AcqRel);
-            if let Some(limits) = limits {
+            let before = self.len.fetch_sub(1, Ordering::AcqRel);
+            // Whoever set `ATTACHED` before this rollback budgeted this reservation: this
+            // insert itself (flag seen when reserving) or the registration (which counted
+            // it). Either way one series goes back to the budget.
+            if before & ATTACHED != 0
+                && let Some(limits) = self.limits()
+            {
                 limits.release(1);
             }
             return Ok(Some(actual));
@@ -457,16 +479,21 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
     }
 
     fn attach(&self, limits: &'static Limits) -> Result<(), Reason> {
-        let limits = core::ptr::from_ref(limits).cast_mut();
+        let pointer = core::ptr::from_ref(limits).cast_mut();
         self.limits
             .compare_exchange(
                 core::ptr::null_mut(),
-                limits,
+                pointer,
                 Ordering::AcqRel,
                 Ordering::Acquire,
             )
-            .map(drop)
-            .map_err(|_| Reason::AlreadyRegistered)
+            .map_err(|_| Reason::AlreadyRegistered)?;
+        // Series created before registration exist already: count them now, even past the
+        // budget (which then admits no new series). Every later reservation sees the flag
+        // and budgets itself, so each series is counted exactly once.
+        let before = self.len.fetch_or(ATTACHED, Ordering::AcqRel);
+        limits.add(before & COUNT);
+        Ok(())
     }
 
     fn overflow_counts(&self) -> OverflowCounts {
