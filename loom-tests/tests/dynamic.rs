@@ -277,12 +277,14 @@ fn last_free_slot_goes_to_exactly_one_key() {
     });
 }
 
-/// A lookup in a full table stops early once it is further from home than any key was
-/// ever placed (`max_probe`). Two threads insert `bravo`, which lands one slot past its
-/// home and fills the table: afterwards the early exit must never hide it, and a key that
-/// was never inserted is refused.
+/// Two threads race to create `bravo` in the last free slot, one slot past its home. The
+/// loser must find the winner's series (or give up waiting, `Contended`), never conclude
+/// the family is full: the winner claims the slot before it reserves the series, and a
+/// lookup that sees the family full looks again at the slot it saw EMPTY and at
+/// `max_probe` (the early exit past the furthest probe distance). Afterwards the early exit
+/// must never hide `bravo`, and a key that was never inserted is refused.
 #[test]
-fn full_table_early_exit_never_hides_a_key() {
+fn last_free_slot_race_for_one_key_never_looks_full() {
     explore(&["both found one slot"], |seen| {
         let family = family();
         inc(family, "alpha");
@@ -292,6 +294,11 @@ fn full_table_early_exit_never_hides_a_key() {
 
         check_totals(family, &["alpha", "bravo"], 3);
         assert_eq!(family.len(), 2);
+        assert_eq!(
+            overflowed(family, OverflowReason::FamilyFull),
+            0,
+            "a lookup saw the family full while its own key was taking the last slot"
+        );
         let bravo = family
             .try_with_labels(["bravo"])
             .expect("a key placed past its home slot must stay findable in a full table");
@@ -300,8 +307,62 @@ fn full_table_early_exit_never_hides_a_key() {
         if a == b {
             seen.record("both found one slot");
         } else {
-            seen.record("one lookup went to the overflow series");
+            seen.record("one gave up waiting (Contended)");
         }
+    });
+}
+
+type WideFamily = DynamicFamily<Counter, 1, 4, 16, ScriptedHash>;
+
+/// A four-slot table whose registry allows three series: two of its slots stay free when
+/// the family is full. Two threads race for the third series with different keys; both
+/// may claim a slot, but only one reserves the series, and the other retires its slot
+/// (DEAD), which lookups then step over. Exactly three series exist afterwards, the loser
+/// is counted as `FamilyFull`, and looking the loser up again is refused, not stuck.
+#[test]
+fn losing_a_reservation_retires_the_slot() {
+    explore(&["bravo got the series", "echo got the series"], |seen| {
+        let config = RegistryConfig::DEFAULT
+            .with_max_series_per_metric(3)
+            .with_self_metrics(false);
+        let registry = leak(Registry::<1>::with_config(config));
+        let family: &'static WideFamily =
+            leak(DynamicFamily::with_hasher(["key"], (), ScriptedHash));
+        registry
+            .register(Desc::new("keyed_total", "By key"), family)
+            .unwrap();
+        family.with_labels(["alpha"]).inc();
+        family.with_labels(["delta"]).inc();
+        let b = thread::spawn(move || family.with_labels(["bravo"]).inc());
+        let e = thread::spawn(move || family.with_labels(["echo"]).inc());
+        b.join().unwrap();
+        e.join().unwrap();
+
+        assert_eq!(family.len(), 3);
+        assert_eq!(registry.total_series(), 3);
+        assert_eq!(overflowed(family, OverflowReason::FamilyFull), 1);
+        assert_eq!(family.overflow().get(), 1);
+        let won = if family.try_with_labels(["bravo"]).is_ok() {
+            "bravo"
+        } else {
+            "echo"
+        };
+        let lost = if won == "bravo" { "echo" } else { "bravo" };
+        assert_eq!(
+            family.try_with_labels([lost]).unwrap_err(),
+            corral_core::LabelError::FamilyFull { capacity: 3 }
+        );
+        let series = collect_family(family);
+        assert_eq!(
+            series.len(),
+            4,
+            "three series and the overflow series: {series:?}"
+        );
+        seen.record(if won == "bravo" {
+            "bravo got the series"
+        } else {
+            "echo got the series"
+        });
     });
 }
 
