@@ -199,3 +199,42 @@ fn full_table_overflows_under_threads() {
     assert_eq!(FAMILY.len(), 2);
     assert_eq!(total, 3 * ROUNDS);
 }
+
+/// One thread creates a series while another only reads (visits) until it sees it: the
+/// reader's only link to the writer is the slot's READY state, so under miri a READY
+/// store that did not publish the key bytes is a data race on every run, not only on
+/// an unlucky schedule.
+#[test]
+fn a_key_is_published_to_a_read_only_thread() {
+    static REGISTRY: Registry<2> = Registry::new();
+    static FAMILY: DynamicFamily<Counter, 1, 4, 32> = DynamicFamily::new(["key"]);
+    static EVENTS: Counter = Counter::new();
+    REGISTRY
+        .register(Desc::new("keyed_total", "By key"), &FAMILY)
+        .unwrap();
+
+    thread::scope(|scope| {
+        scope.spawn(|| FAMILY.with_labels(["published-key"]).inc());
+        scope.spawn(|| {
+            // Likewise a registry entry, whose only link is `published`.
+            REGISTRY
+                .register(Desc::new("events_total", "Events"), &EVENTS)
+                .unwrap();
+        });
+        scope.spawn(|| {
+            loop {
+                let seen = visit_in_pieces(&REGISTRY);
+                let key = seen
+                    .series
+                    .contains_key(&("keyed_total".to_owned(), "key=published-key".to_owned()));
+                let entry = seen
+                    .series
+                    .contains_key(&("events_total".to_owned(), String::new()));
+                if key && entry {
+                    break;
+                }
+                thread::yield_now();
+            }
+        });
+    });
+}
