@@ -14,8 +14,18 @@
 //! against std's threads and run each model once, so `cargo test --workspace` keeps them
 //! building and catches plain logic errors in them.
 //!
-//! Adding a model for a new structure means adding one file to `tests/` that starts with
-//! `use corral_loom_tests::{model, thread};`.
+//! Adding a model for a new structure means adding one file to `tests/`:
+//!
+//! - `use corral_loom_tests::{explore, leak, model, thread};` and build the structure in a
+//!   [`leak`]ed box inside the model closure (one per execution, never a `static`);
+//! - two or three threads, the smallest capacities that reach the interesting states, and
+//!   a doc comment on each test saying which property it proves;
+//! - put readers (visits, snapshots) in their own spawned thread, spawned after the
+//!   writers, not in the model's main thread (loom 0.7 explored a single execution for a
+//!   visit in the main thread racing a registration);
+//! - use [`explore`] with the outcomes the model is about (each interleaving class it must
+//!   reach), so a model that loom never actually drives into the race fails instead of
+//!   passing.
 //!
 //! `Registry::register` takes `&'static self` and `&'static dyn Collect`, so models put
 //! registries and families in [`leak`]ed boxes: one per explored execution. Loom only

@@ -18,10 +18,13 @@
 //! it and writes its key; it publishes READY with `Release` after the last byte, and
 //! readers compare the key only after loading READY with `Acquire`. If the family or the
 //! registry's budget turns out to be spent, the slot becomes DEAD for good and lookups
-//! step over it. `core/IMPLEMENTATION.md` records every ordering and why. A reader that meets WRITING with its own tag may be
-//! racing an insert of the same label values, so it waits — a bounded spin, after which it
-//! gives up and records into the overflow series rather than risk spinning forever against
-//! a preempted writer (or the code an interrupt handler interrupted).
+//! step over it. A reader that meets WRITING with its own tag may be racing an insert of
+//! the same label values, so it waits — a bounded spin, after which it gives up and
+//! records into the overflow series rather than risk spinning forever against a preempted
+//! writer (or the code an interrupt handler interrupted).
+//!
+//! `core/IMPLEMENTATION.md` (the `implementation` module of the crate docs) records every
+//! ordering here and why.
 
 use core::hash::{BuildHasher, Hasher};
 use core::ops::ControlFlow;
