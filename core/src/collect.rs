@@ -6,6 +6,7 @@ use crate::error::{OverflowCounts, OverflowReason, Reason};
 use crate::macros::{const_fn, fresh_array};
 use crate::metric::{
     Counter, FloatCounter, Gauge, Histogram, IntGauge, Metric, MetricKind, ShardedCounter,
+    ShardedHistogram,
 };
 use crate::registry::{Limits, RegistryConfig};
 use crate::sync::{AtomicU64, Ordering};
@@ -103,6 +104,16 @@ impl<const STRIPES: usize> Collect for ShardedCounter<STRIPES> {
 
     fn collect(&self, from: usize, sink: &mut SeriesSink<'_>) -> ControlFlow<usize> {
         Metric::read(self, &(), |value| collect_one(from, sink, value))
+    }
+}
+
+impl<const BUCKETS: usize, const STRIPES: usize> Collect for ShardedHistogram<BUCKETS, STRIPES> {
+    fn kind(&self) -> MetricKind {
+        MetricKind::Histogram
+    }
+
+    fn collect(&self, from: usize, sink: &mut SeriesSink<'_>) -> ControlFlow<usize> {
+        self.read(|value| collect_one(from, sink, value))
     }
 }
 

@@ -53,6 +53,7 @@
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::std_instead_of_core, clippy::alloc_instead_of_core)]
 #![cfg_attr(corral_loom, allow(dead_code, unreachable_pub))]
 
 #[cfg(test)]
@@ -78,7 +79,7 @@ pub use label::typed::{LabelSet, LabelValue, TypedFamily};
 pub use label::{is_valid_label_name, is_valid_metric_name};
 pub use metric::{
     BoundsError, Counter, FloatCounter, Gauge, Histogram, HistogramCells, HistogramRef, IntGauge,
-    Metric, MetricKind, ShardedCounter, buckets,
+    Metric, MetricKind, ShardedCounter, ShardedHistogram, buckets,
 };
 pub use pad::{CACHE_LINE, CachePadded};
 pub use registry::{Desc, Limits, Registry, RegistryConfig};

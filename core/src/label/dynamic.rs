@@ -94,7 +94,7 @@ impl<M: Metric, const KEY_BYTES: usize> Slot<M, KEY_BYTES> {
 
     /// Runs `f` on the stored key. Call only after loading READY with `Acquire`.
     #[inline]
-    fn with_key<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+    fn with_key<R>(&self, f: impl FnOnce(&[u8; KEY_BYTES]) -> R) -> R {
         self.key.with(|key| {
             // SAFETY: the caller observed READY with `Acquire`, so the writer's bytes are
             // visible and no thread writes the key again (see the `Sync` impl).
@@ -262,19 +262,36 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
     #[inline]
     fn hash(&self, values: &[&str; LABELS]) -> u64 {
         let mut hasher = self.hasher.build_hasher();
+        // No separator between values: a hasher's `write` mixes in each value's length
+        // (foldhash and ahash both do), and two label sets that still hash alike are told
+        // apart by the key comparison, so a collision costs a probe, never correctness.
         for value in values {
             hasher.write(value.as_bytes());
-            // 0xff never occurs in UTF-8, so ("ab", "c") and ("a", "bc") hash apart.
-            hasher.write_u8(0xff);
         }
         hasher.finish()
     }
 
+    /// The fast path, inlined into callers: the series sits in its home slot.
+    #[inline(always)]
     fn lookup(&self, values: &[&str; LABELS]) -> Result<&M, LabelError> {
         let hash = self.hash(values);
         let tag = ((hash >> 32) as u32) & !STATUS;
+        let home = hash as usize & (SERIES - 1);
+        let slot = &self.slots[home];
+        if slot.state.load(Ordering::Acquire) == tag | READY
+            && slot.with_key(|key| encoded::matches(key, values))
+        {
+            return Ok(&slot.metric);
+        }
+        self.probe(values, tag, home)
+    }
+
+    /// Everything else: probing past the home slot, waiting out a concurrent insert,
+    /// inserting, and giving up. Kept out of line so the fast path stays small.
+    #[inline(never)]
+    fn probe(&self, values: &[&str; LABELS], tag: u32, home: usize) -> Result<&M, LabelError> {
         let mask = SERIES - 1;
-        let mut index = hash as usize & mask;
+        let mut index = home;
         let mut distance = 0;
         loop {
             let slot = &self.slots[index];
@@ -396,12 +413,15 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
                 });
             }
         }
-        let len = encoded::encoded_len(values);
-        if len > KEY_BYTES {
-            return Err(LabelError::KeyTooLong {
-                len,
-                capacity: KEY_BYTES,
-            });
+        match encoded::encoded_len(values) {
+            Some(len) if len <= KEY_BYTES => {}
+            len => {
+                let len = len.unwrap_or(usize::MAX);
+                return Err(LabelError::KeyTooLong {
+                    len,
+                    capacity: KEY_BYTES,
+                });
+            }
         }
 
         // Cheap refusal first, so that a full family claims no slot it cannot keep.

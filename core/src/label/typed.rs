@@ -101,7 +101,10 @@ macro_rules! label_enum {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         $vis enum $name {
-            $($(#[$vmeta])* $variant),+
+            $(
+                #[doc = concat!("`", $label, "=\"", $value, "\"`")]
+                $(#[$vmeta])* $variant
+            ),+
         }
 
         impl $crate::LabelValue for $name {

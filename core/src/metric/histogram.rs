@@ -155,6 +155,14 @@ impl<const BUCKETS: usize> HistogramCells<BUCKETS> {
         f64::from_bits(self.sum.load(Ordering::Relaxed))
     }
 
+    /// Adds this cell's bucket counts into `counts` and returns its sum.
+    pub(crate) fn accumulate(&self, counts: &mut [u64; BUCKETS]) -> f64 {
+        for (out, cell) in counts.iter_mut().zip(&self.counts) {
+            *out = out.wrapping_add(cell.load(Ordering::Relaxed));
+        }
+        self.sum()
+    }
+
     /// Reads every bucket once, then the sum, and passes the point to `f`.
     pub(crate) fn read_with<R>(&self, bounds: &[f64], f: impl FnOnce(&Value<'_>) -> R) -> R {
         let mut counts = [0u64; BUCKETS];

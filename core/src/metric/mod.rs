@@ -13,7 +13,7 @@ pub use counter::{Counter, FloatCounter};
 pub use gauge::{Gauge, IntGauge};
 pub(crate) use histogram::check_bounds;
 pub use histogram::{BoundsError, Histogram, HistogramCells, HistogramRef, buckets};
-pub use sharded::ShardedCounter;
+pub use sharded::{ShardedCounter, ShardedHistogram};
 
 use crate::sync::{AtomicU64, Ordering};
 use crate::visit::Value;

@@ -1,0 +1,86 @@
+//! A flood of distinct label values cannot grow a family: 1,000,000 values into a family
+//! capped at 1,000 series keep the heap untouched and the memory bounded by the family's
+//! static size, the excess lands in the overflow series, and not one increment is lost.
+
+mod common;
+
+use common::{Collector, CountingAllocator, allocations_in};
+use corral_core::{Counter, Desc, DynamicFamily, OverflowReason, Registry};
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// 1,000 series (the default `max_series_per_metric`) in a 1,024-slot table.
+static FAMILY: DynamicFamily<Counter, 1, 1024> = DynamicFamily::new(["user_agent"]);
+static REGISTRY: Registry<4> = Registry::new();
+
+const VALUES: u64 = if cfg!(miri) { 3_000 } else { 1_000_000 };
+
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+#[test]
+fn a_million_distinct_values_into_a_thousand_slots() {
+    REGISTRY
+        .register(Desc::new("flood_total", "Flood"), &FAMILY)
+        .unwrap();
+    // Pre-render the values so that the measured loop does only the recording.
+    let values: Vec<String> = (0..VALUES).map(|i| format!("agent-{i:07}")).collect();
+
+    let rss_before = resident_bytes();
+    let (allocations, ()) = allocations_in(|| {
+        for value in &values {
+            FAMILY.with_labels([value]).inc();
+        }
+    });
+    let rss_after = resident_bytes();
+
+    assert_eq!(allocations, 0, "the flood allocated");
+    if let (Some(before), Some(after)) = (rss_before, rss_after) {
+        // Only the family's own preallocated slots can be touched for the first time.
+        let bound = std::mem::size_of_val(&FAMILY) as u64 + 256 * 1024;
+        assert!(
+            after.saturating_sub(before) <= bound,
+            "RSS grew by {} bytes",
+            after - before
+        );
+    }
+
+    assert_eq!(
+        FAMILY.len(),
+        1_000,
+        "the family holds exactly max_series_per_metric series"
+    );
+    assert_eq!(REGISTRY.total_series(), 1_000);
+    assert_eq!(FAMILY.overflow().get(), VALUES - 1_000);
+
+    let mut seen = Collector::default();
+    REGISTRY.visit(&mut seen);
+    let series = seen.family("flood_total");
+    let total: i128 = series.iter().map(|s| s.value.as_int()).sum();
+    assert_eq!(
+        total,
+        i128::from(VALUES),
+        "the sum over all series is exact"
+    );
+    assert_eq!(series.len(), 1_001, "1,000 series plus the overflow series");
+    let overflow = seen
+        .value("flood_total", &[("otel_metric_overflow", "true")])
+        .unwrap();
+    assert_eq!(overflow.as_int(), i128::from(VALUES - 1_000));
+
+    let rejected = seen
+        .value(
+            "metrics_registry_series_overflow_total",
+            &[
+                ("metric", "flood_total"),
+                ("reason", OverflowReason::FamilyFull.as_str()),
+            ],
+        )
+        .unwrap();
+    assert_eq!(rejected.as_int(), i128::from(VALUES - 1_000));
+}
