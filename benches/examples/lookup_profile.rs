@@ -1,29 +1,125 @@
-//! Runs N dynamic two-label lookups plus increments (default 1,000,000), rotating through
-//! the 12 bench combinations: a fixed workload for instruction counts, which stay stable
-//! on a busy machine where wall-clock timings do not.
+//! A fixed workload for instruction counts, which stay stable on a busy machine where
+//! wall-clock timings do not: N labelled increments with the labels resolved on every call
+//! (rotating through the 12 bench combinations), or N histogram observations (rotating
+//! through the bench values), for one library.
 //!
 //! ```text
 //! cargo build --profile bench -p corral-benches --example lookup_profile
-//! valgrind --tool=callgrind target/release/examples/lookup_profile 1000000
+//! valgrind --tool=callgrind target/release/examples/lookup_profile corral-dynamic 1000000
 //! ```
+//!
+//! Workloads: `corral-dynamic` (default), `corral-typed`, `raw-atomic`, `prometheus`,
+//! `prometheus-client`, `measured` (labelled increments); `inc:corral`, `inc:raw-atomic`
+//! (unlabelled increments); `observe:corral`,
+//! `observe:raw-atomic`, `observe:prometheus`, `observe:prometheus-client`,
+//! `observe:measured` (histogram observations). Running it with two values of N and
+//! subtracting the totals gives instructions per operation without the set-up.
 
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use corral_benches::COMBINATIONS;
-use corral_core::{Counter, DynamicFamily};
+use corral_benches::peers::measured_labels::{self, StringLabels};
+use corral_benches::peers::{self, PcLabels};
+use corral_benches::raw::{RawHistogram, RawLabelled};
+use corral_benches::{
+    COMBINATIONS, Method, OBSERVATIONS, Status, TYPED_COMBINATIONS, next12, next16,
+};
+use corral_core::{Counter, DynamicFamily, Histogram, TypedFamily, buckets};
+use prometheus_client::metrics::counter::Counter as PcCounter;
+use prometheus_client::metrics::family::Family as PcFamily;
 
 static DYNAMIC: DynamicFamily<Counter, 2, 32> = DynamicFamily::new(["method", "status"]);
+static TYPED: TypedFamily<Counter, (Method, Status), 12> = TypedFamily::new();
+static RAW: RawLabelled = RawLabelled::new();
+static HISTOGRAM: Histogram<14> = Histogram::new(buckets::LATENCY_MS);
+static RAW_HISTOGRAM: RawHistogram = RawHistogram::new();
+static COUNTER: Counter = Counter::new();
+static RAW_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-fn main() {
-    let n: usize = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1_000_000);
+/// Runs `f(i)` `n` times with `i` rotating through `0..12`.
+fn labelled(n: usize, mut f: impl FnMut(usize)) {
     let mut i = 0;
     for _ in 0..n {
-        let (method, status) = black_box(COMBINATIONS[i]);
-        DYNAMIC.with_labels([method, status]).inc();
-        i = if i == 11 { 0 } else { i + 1 };
+        f(i);
+        i = next12(i);
     }
-    println!("{} series, {} increments", DYNAMIC.len(), n);
+}
+
+/// Runs `f(value)` `n` times with the bench's observations.
+fn observed(n: usize, mut f: impl FnMut(f64)) {
+    let mut i = 0;
+    for _ in 0..n {
+        f(black_box(OBSERVATIONS[i]));
+        i = next16(i);
+    }
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let workload = args.next().unwrap_or_else(|| "corral-dynamic".to_owned());
+    let n: usize = args
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    match workload.as_str() {
+        "corral-dynamic" => labelled(n, |i| {
+            let (m, s) = black_box(COMBINATIONS[i]);
+            DYNAMIC.with_labels([m, s]).inc();
+        }),
+        "corral-typed" => labelled(n, |i| {
+            TYPED.with_labels(black_box(TYPED_COMBINATIONS[i])).inc();
+        }),
+        "raw-atomic" => labelled(n, |i| {
+            let (m, s) = black_box(COMBINATIONS[i]);
+            RAW.inc(m, s);
+        }),
+        "prometheus" => {
+            let vec = prometheus::IntCounterVec::new(
+                prometheus::Opts::new("profile_total", "help"),
+                &["method", "status"],
+            )
+            .expect("valid counter");
+            labelled(n, |i| {
+                let (m, s) = black_box(COMBINATIONS[i]);
+                vec.with_label_values(&[m, s]).inc();
+            });
+        }
+        "prometheus-client" => {
+            let family = PcFamily::<PcLabels, PcCounter>::default();
+            labelled(n, |i| {
+                let (method, status) = black_box(COMBINATIONS[i]);
+                family.get_or_create(&PcLabels { method, status }).inc();
+            });
+        }
+        "measured" => {
+            let vec = measured::CounterVec::with_label_set(measured_labels::string_label_set());
+            labelled(n, |i| {
+                let (method, status) = black_box(COMBINATIONS[i]);
+                vec.inc(StringLabels { method, status });
+            });
+        }
+        "inc:raw-atomic" => (0..n).for_each(|_| {
+            black_box(&RAW_COUNTER).fetch_add(1, Ordering::Relaxed);
+        }),
+        "inc:corral" => (0..n).for_each(|_| black_box(&COUNTER).inc()),
+        "observe:corral" => observed(n, |v| HISTOGRAM.observe(v)),
+        "observe:raw-atomic" => observed(n, |v| RAW_HISTOGRAM.observe(v)),
+        "observe:prometheus" => {
+            let histogram = peers::prometheus_histogram("profile");
+            observed(n, |v| histogram.observe(v));
+        }
+        "observe:prometheus-client" => {
+            let histogram = peers::pc_histogram();
+            observed(n, |v| histogram.observe(v));
+        }
+        "observe:measured" => {
+            let histogram = measured::Histogram::<13>::with_metadata(peers::measured_thresholds());
+            observed(n, |v| histogram.observe(v));
+        }
+        other => {
+            eprintln!("lookup_profile: unknown workload {other:?}");
+            std::process::exit(2);
+        }
+    }
+    println!("{workload}: {n} operations");
 }

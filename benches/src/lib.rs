@@ -1,9 +1,12 @@
 //! Shared fixtures for Corral's benches: the label combinations every labelled bench
-//! rotates through, and the raw baselines the libraries are compared with.
+//! rotates through, the values histograms observe, the raw baselines ([`raw`]) and the
+//! set-up of each peer library ([`peers`]), so that the criterion benches and the
+//! contention and memory binaries drive every library the same way.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+pub mod peers;
+pub mod raw;
 
-use corral_core::CachePadded;
+pub use raw::RawLabelled;
 
 /// HTTP methods of the labelled benches.
 pub const METHODS: [&str; 3] = ["GET", "POST", "PUT"];
@@ -48,48 +51,48 @@ pub const TYPED_COMBINATIONS: [(Method, Status); 12] = {
     out
 };
 
-/// The raw-atomic labelled baseline: not a library, a hand-written `match` on the two
-/// strings into a static array of cache-padded atomics. No registry, no rendering.
-#[derive(Debug)]
-pub struct RawLabelled {
-    cells: [CachePadded<AtomicU64>; 12],
+/// The values every histogram bench observes, in this order, round and round: at least
+/// one in each of the 14 latency buckets (`+Inf` included), so that no library profits
+/// from a branch predictor that has learnt one bucket.
+pub const OBSERVATIONS: [f64; 16] = [
+    0.5, 1.5, 3.0, 7.0, 12.0, 30.0, 70.0, 120.0, 300.0, 700.0, 1200.0, 3000.0, 7000.0, 12000.0,
+    42.0, 123.45,
+];
+
+/// The spec's latency bounds (`corral_core::buckets::LATENCY_MS`) as an array, for the
+/// libraries that take one by value.
+pub const LATENCY_BOUNDS: [f64; 13] = {
+    let bounds = corral_core::buckets::LATENCY_MS;
+    assert!(bounds.len() == 13);
+    let mut out = [0.0; 13];
+    let mut i = 0;
+    while i < 13 {
+        out[i] = bounds[i];
+        i += 1;
+    }
+    out
+};
+
+/// Buckets of a latency histogram, `+Inf` included.
+pub const LATENCY_BUCKETS: usize = 14;
+
+/// Values of the `worker` label in the contention bench: one distinct value per thread.
+pub const WORKERS: [&str; 64] = [
+    "w00", "w01", "w02", "w03", "w04", "w05", "w06", "w07", "w08", "w09", "w10", "w11", "w12",
+    "w13", "w14", "w15", "w16", "w17", "w18", "w19", "w20", "w21", "w22", "w23", "w24", "w25",
+    "w26", "w27", "w28", "w29", "w30", "w31", "w32", "w33", "w34", "w35", "w36", "w37", "w38",
+    "w39", "w40", "w41", "w42", "w43", "w44", "w45", "w46", "w47", "w48", "w49", "w50", "w51",
+    "w52", "w53", "w54", "w55", "w56", "w57", "w58", "w59", "w60", "w61", "w62", "w63",
+];
+
+/// Steps a rotating index through `0..12`.
+#[inline(always)]
+pub fn next12(i: usize) -> usize {
+    if i == 11 { 0 } else { i + 1 }
 }
 
-impl RawLabelled {
-    /// All cells at zero.
-    pub const fn new() -> Self {
-        Self {
-            cells: [const { CachePadded::new(AtomicU64::new(0)) }; 12],
-        }
-    }
-
-    /// Resolves `(method, status)` by hand and increments its cell.
-    #[inline]
-    pub fn inc(&self, method: &str, status: &str) {
-        let m = match method {
-            "GET" => 0,
-            "POST" => 1,
-            "PUT" => 2,
-            _ => return,
-        };
-        let s = match status {
-            "200" => 0,
-            "404" => 1,
-            "500" => 2,
-            "503" => 3,
-            _ => return,
-        };
-        self.cells[m * 4 + s].fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// The total over all cells.
-    pub fn total(&self) -> u64 {
-        self.cells.iter().map(|c| c.load(Ordering::Relaxed)).sum()
-    }
-}
-
-impl Default for RawLabelled {
-    fn default() -> Self {
-        Self::new()
-    }
+/// Steps a rotating index through `0..16`.
+#[inline(always)]
+pub fn next16(i: usize) -> usize {
+    (i + 1) & 15
 }

@@ -60,6 +60,7 @@
 extern crate std;
 
 mod collect;
+pub mod encode;
 mod error;
 mod label;
 mod macros;
@@ -81,8 +82,17 @@ pub use metric::{
     BoundsError, Counter, FloatCounter, Gauge, Histogram, HistogramCells, HistogramRef, IntGauge,
     Metric, MetricKind, ShardedCounter, ShardedHistogram, buckets,
 };
+pub use metric::{
+    Clock, DEFAULT_QUANTILES, DEFAULT_SCALE, MAX_QUANTILES, SketchSnapshot, Summary, SummaryCells,
+    SummaryConfig, SummaryConfigError, SummaryRef, quantile_rank, sketch,
+};
+pub use metric::{
+    CounterWithExemplar, EXEMPLAR_LABEL_BYTES, EXEMPLAR_MAX_RUNES, Exemplar, ExemplarError,
+    HistogramExemplarCells, HistogramExemplarRef, HistogramWithExemplars,
+};
 pub use pad::{CACHE_LINE, CachePadded};
 pub use registry::{Desc, Limits, Registry, RegistryConfig};
 pub use visit::{
     Cursor, FamilyInfo, HistogramValue, SeriesLabels, SummaryValue, Value, Visit, Visitor,
 };
+pub use visit::{ExemplarLabels, ExemplarValue};

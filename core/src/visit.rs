@@ -29,6 +29,105 @@ pub enum Value<'a> {
     Histogram(HistogramValue<'a>),
     /// A summary.
     Summary(SummaryValue<'a>),
+    /// A `u64` counter total with the exemplar last recorded on it (see
+    /// [`CounterWithExemplar`](crate::CounterWithExemplar)). A visitor that has no use for
+    /// exemplars treats it exactly like [`Value::Counter`]; a counter with no exemplar
+    /// recorded yet is read as a plain `Value::Counter`.
+    CounterWithExemplar(u64, ExemplarValue<'a>),
+}
+
+/// One exemplar: a reference to something outside the metric (usually the trace and span
+/// that recorded the observation), with the value it recorded and optionally when.
+///
+/// OpenMetrics renders it after the sample it belongs to:
+/// `foo_total 17 # {trace_id="4bf9",span_id="00f0"} 1.0 1520879607.789`.
+#[derive(Clone, Copy, Debug)]
+pub struct ExemplarValue<'a> {
+    labels: ExemplarLabelsRepr<'a>,
+    value: f64,
+    timestamp: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum ExemplarLabelsRepr<'a> {
+    /// `count` name/value pairs, each string stored as in a dynamic label key.
+    Encoded { bytes: &'a [u8], count: usize },
+    /// Plain pairs.
+    Pairs(&'a [(&'a str, &'a str)]),
+}
+
+impl<'a> ExemplarValue<'a> {
+    /// An exemplar with label `pairs`, `value`, and an optional timestamp in Unix
+    /// nanoseconds; for custom collectors. Nothing is checked here: recording through
+    /// [`Exemplar`](crate::Exemplar) is what enforces the 128-rune limit.
+    pub fn new(
+        pairs: &'a [(&'a str, &'a str)],
+        value: f64,
+        timestamp_unix_nanos: Option<u64>,
+    ) -> Self {
+        Self {
+            labels: ExemplarLabelsRepr::Pairs(pairs),
+            value,
+            timestamp: timestamp_unix_nanos,
+        }
+    }
+
+    pub(crate) fn encoded(
+        bytes: &'a [u8],
+        count: usize,
+        value: f64,
+        timestamp: Option<u64>,
+    ) -> Self {
+        Self {
+            labels: ExemplarLabelsRepr::Encoded { bytes, count },
+            value,
+            timestamp,
+        }
+    }
+
+    /// `(name, value)` label pairs, in the order they were recorded.
+    pub fn labels(&self) -> ExemplarLabels<'a> {
+        let inner = match self.labels {
+            ExemplarLabelsRepr::Encoded { bytes, count } => {
+                ExemplarLabelsInner::Encoded(EncodedValues::new(bytes, count * 2))
+            }
+            ExemplarLabelsRepr::Pairs(pairs) => ExemplarLabelsInner::Pairs(pairs.iter()),
+        };
+        ExemplarLabels { inner }
+    }
+
+    /// The value the exemplar recorded (an observation, or a counter increment).
+    pub fn value(&self) -> f64 {
+        self.value
+    }
+
+    /// When it was recorded, in nanoseconds since the Unix epoch, if the recorder said.
+    pub fn timestamp_unix_nanos(&self) -> Option<u64> {
+        self.timestamp
+    }
+}
+
+/// Iterator over an exemplar's `(name, value)` label pairs.
+#[derive(Clone, Debug)]
+pub struct ExemplarLabels<'a> {
+    inner: ExemplarLabelsInner<'a>,
+}
+
+#[derive(Clone, Debug)]
+enum ExemplarLabelsInner<'a> {
+    Encoded(EncodedValues<'a>),
+    Pairs(core::slice::Iter<'a, (&'a str, &'a str)>),
+}
+
+impl<'a> Iterator for ExemplarLabels<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.inner {
+            ExemplarLabelsInner::Encoded(values) => Some((values.next()?, values.next()?)),
+            ExemplarLabelsInner::Pairs(pairs) => pairs.next().map(|(n, v)| (*n, *v)),
+        }
+    }
 }
 
 /// One consistent point of a summary series: `(quantile, value)` pairs in increasing
@@ -76,6 +175,7 @@ pub struct HistogramValue<'a> {
     bounds: &'a [f64],
     counts: &'a [u64],
     sum: f64,
+    exemplars: &'a [Option<ExemplarValue<'a>>],
 }
 
 impl<'a> HistogramValue<'a> {
@@ -95,7 +195,21 @@ impl<'a> HistogramValue<'a> {
             bounds,
             counts,
             sum,
+            exemplars: &[],
         }
+    }
+
+    /// The same point with one optional exemplar per bucket (in bucket order, `+Inf`
+    /// last; a shorter slice means no exemplar for the remaining buckets).
+    #[must_use]
+    pub fn with_exemplars(mut self, exemplars: &'a [Option<ExemplarValue<'a>>]) -> Self {
+        self.exemplars = exemplars;
+        self
+    }
+
+    /// The exemplar of bucket `index` (in [`counts`](Self::counts) order), if any.
+    pub fn exemplar(&self, index: usize) -> Option<ExemplarValue<'a>> {
+        self.exemplars.get(index).copied().flatten()
     }
 
     /// The finite upper bounds.
@@ -171,6 +285,9 @@ enum Values<'a> {
     Overflow,
 }
 
+/// Names the value of label `label` in the typed label set with dense index `index`.
+pub(crate) type ValueOf = fn(usize, usize) -> &'static str;
+
 /// The label the overflow series carries, as the OpenTelemetry SDK specification names it.
 pub const OVERFLOW_LABEL: (&str, &str) = ("otel_metric_overflow", "true");
 
@@ -213,6 +330,31 @@ impl<'a> SeriesLabels<'a> {
         }
     }
 
+    /// The label names (empty for the overflow series, whose one label is not a name of
+    /// the family's).
+    pub(crate) fn names(&self) -> &'a [&'a str] {
+        self.names
+    }
+
+    /// The stored label values of a dynamic family's series, if that is what these are.
+    #[inline]
+    pub(crate) fn encoded_values(&self) -> Option<EncodedValues<'a>> {
+        match self.values {
+            Values::Encoded(values) => Some(values),
+            _ => None,
+        }
+    }
+
+    /// The dense index and value function of a typed family's series, if that is what
+    /// these are.
+    #[inline]
+    pub(crate) fn typed_parts(&self) -> Option<(usize, ValueOf)> {
+        match self.values {
+            Values::Typed { index, value_of } => Some((index, value_of)),
+            _ => None,
+        }
+    }
+
     /// Whether this is a family's overflow series.
     pub fn is_overflow(&self) -> bool {
         matches!(self.values, Values::Overflow)
@@ -221,6 +363,41 @@ impl<'a> SeriesLabels<'a> {
     /// Whether there are no labels at all.
     pub fn is_empty(&self) -> bool {
         self.iter().next().is_none()
+    }
+
+    /// Calls `f` with each `(name, value bytes)` pair in declaration order, stopping at the
+    /// first error. The encoders' fast path: one dispatch on the representation per series
+    /// instead of one per label, and no UTF-8 check of bytes that came from a `&str`.
+    #[inline]
+    pub(crate) fn try_for_each_raw<E>(
+        &self,
+        mut f: impl FnMut(&'a str, &'a [u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        match self.values {
+            Values::None => Ok(()),
+            Values::Overflow => f(OVERFLOW_LABEL.0, OVERFLOW_LABEL.1.as_bytes()),
+            Values::Encoded(mut values) => {
+                for name in self.names {
+                    match values.next_bytes() {
+                        Some(value) => f(name, value)?,
+                        None => break,
+                    }
+                }
+                Ok(())
+            }
+            Values::Typed { index, value_of } => {
+                for (at, name) in self.names.iter().enumerate() {
+                    f(name, value_of(index, at).as_bytes())?;
+                }
+                Ok(())
+            }
+            Values::Strs(values) => {
+                for (name, value) in self.names.iter().zip(values) {
+                    f(name, value.as_bytes())?;
+                }
+                Ok(())
+            }
+        }
     }
 
     /// `(name, value)` pairs in declaration order.

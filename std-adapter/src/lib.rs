@@ -44,6 +44,7 @@ pub use corral_core as core;
 
 pub mod cardinality;
 pub mod config;
+pub mod encode;
 pub mod process;
 mod registry;
 pub mod runtime;
@@ -55,4 +56,4 @@ pub use registry::{
     AlreadyInitialized, DEFAULT_FAMILIES, DefaultRegistry, default_registry, init_default_registry,
 };
 pub use stripe::{ShardedCounterExt, thread_stripe};
-pub use timer::{Observe, TimeUnit, Timer, TimerExt};
+pub use timer::{MONOTONIC_MS, MonotonicMillis, Observe, TimeUnit, Timer, TimerExt};

@@ -22,12 +22,15 @@
 //! one observation. Neither allocates or locks.
 //!
 //! Anything that takes `f64` observations can be timed by implementing [`Observe`]; core's
-//! histograms do here. (A summary type will join them the same way once core has one.)
+//! histograms and summaries do here. [`MONOTONIC_MS`] is the clock for a summary's sliding
+//! window.
 
 use core::time::Duration;
 use std::time::Instant;
 
-use corral_core::{Histogram, HistogramRef};
+use std::sync::OnceLock;
+
+use corral_core::{Clock, Histogram, HistogramRef, ShardedHistogram, Summary, SummaryRef};
 
 /// Something that records `f64` observations: the target of a [`Timer`].
 pub trait Observe {
@@ -48,6 +51,47 @@ impl<const BUCKETS: usize> Observe for HistogramRef<'_, BUCKETS> {
         HistogramRef::observe(*self, value);
     }
 }
+
+impl<const BUCKETS: usize, const STRIPES: usize> Observe for ShardedHistogram<BUCKETS, STRIPES> {
+    #[inline]
+    fn observe(&self, value: f64) {
+        self.observe_on_stripe(crate::thread_stripe(), value);
+    }
+}
+
+impl<const BUCKETS: usize, const WINDOW: usize, const SCALE: u32> Observe
+    for Summary<BUCKETS, WINDOW, SCALE>
+{
+    #[inline]
+    fn observe(&self, value: f64) {
+        Summary::observe(self, value);
+    }
+}
+
+impl<const BUCKETS: usize, const WINDOW: usize, const SCALE: u32> Observe
+    for SummaryRef<'_, BUCKETS, WINDOW, SCALE>
+{
+    #[inline]
+    fn observe(&self, value: f64) {
+        SummaryRef::observe(*self, value);
+    }
+}
+
+/// Milliseconds since the first reading in this process, from [`Instant`]: monotonic
+/// across threads, as a summary's sliding window requires.
+#[derive(Debug)]
+pub struct MonotonicMillis(OnceLock<Instant>);
+
+impl Clock for MonotonicMillis {
+    fn now(&self) -> u64 {
+        let origin = self.0.get_or_init(Instant::now);
+        u64::try_from(origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+/// The process's millisecond clock for windowed summaries:
+/// `SummaryConfig::new(lowest).with_window(600_000, &MONOTONIC_MS)` keeps ten minutes.
+pub static MONOTONIC_MS: MonotonicMillis = MonotonicMillis(OnceLock::new());
 
 impl<T: Observe + ?Sized> Observe for &T {
     #[inline]
@@ -163,6 +207,11 @@ impl<T: Observe + ?Sized> TimerExt for &T {}
 
 impl<const BUCKETS: usize> TimerExt for HistogramRef<'_, BUCKETS> {}
 
+impl<const BUCKETS: usize, const WINDOW: usize, const SCALE: u32> TimerExt
+    for SummaryRef<'_, BUCKETS, WINDOW, SCALE>
+{
+}
+
 #[cfg(test)]
 mod tests {
     use corral_core::{DynamicFamily, HistogramCells};
@@ -188,6 +237,24 @@ mod tests {
         });
         assert!((15.0..1000.0).contains(&value), "{value}");
         assert_eq!(ms.sum(), value);
+    }
+
+    #[test]
+    fn summaries_time_with_the_process_clock() {
+        use corral_core::{Summary, SummaryConfig};
+
+        // A ten-minute window over the process's millisecond clock.
+        static WINDOWED: Summary<512, 4> =
+            Summary::new(SummaryConfig::new(1e-3).with_window(600_000, &MONOTONIC_MS));
+        {
+            let _t = (&WINDOWED).start_timer_ms();
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(WINDOWED.count(), 1);
+        assert!(WINDOWED.sum() >= 5.0, "{}", WINDOWED.sum());
+        let earlier = MONOTONIC_MS.now();
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(MONOTONIC_MS.now() >= earlier + 2);
     }
 
     #[test]

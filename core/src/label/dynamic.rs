@@ -35,7 +35,9 @@ use crate::collect::{Collect, OverflowTally, SeriesSink};
 use crate::error::{LabelError, OverflowCounts, Reason};
 use crate::label::encoded::{self, EncodedValues};
 use crate::macros::{const_fn, fresh_array};
-use crate::metric::{HistogramCells, Metric, MetricKind, check_bounds, init_metric};
+use crate::metric::{
+    HistogramCells, Metric, MetricKind, SummaryCells, SummaryConfig, check_bounds, init_metric,
+};
 use crate::pad::CachePadded;
 use crate::registry::{Limits, RegistryConfig};
 use crate::sync::{AtomicPtr, AtomicU32, AtomicUsize, Ordering, UnsafeCell, spin_loop};
@@ -491,6 +493,31 @@ impl<const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize, const BUC
                 panic!("invalid histogram bounds: they must be finite, strictly increasing, and fewer than BUCKETS");
             }
             Self::with_hasher(names, bounds, FixedState::with_seed(DEFAULT_SEED))
+        }
+    }
+}
+
+impl<
+    const LABELS: usize,
+    const SERIES: usize,
+    const KEY_BYTES: usize,
+    const BUCKETS: usize,
+    const WINDOW: usize,
+    const SCALE: u32,
+> DynamicFamily<SummaryCells<BUCKETS, WINDOW, SCALE>, LABELS, SERIES, KEY_BYTES>
+{
+    const_fn! {
+        /// A summary family with label `names` whose series share `config`.
+        ///
+        /// # Panics
+        ///
+        /// If the configuration does not fit the cell type (see
+        /// [`SummaryConfig::check`]); in a `static` that is a compile error.
+        pub const fn summary(names: [&'static str; LABELS], config: SummaryConfig<SCALE>) -> Self {
+            if let Err(e) = config.check::<BUCKETS, WINDOW>() {
+                panic!("{}", e.message());
+            }
+            Self::with_hasher(names, config, FixedState::with_seed(DEFAULT_SEED))
         }
     }
 }

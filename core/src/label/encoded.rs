@@ -127,10 +127,11 @@ impl<'a> EncodedValues<'a> {
     }
 }
 
-impl<'a> Iterator for EncodedValues<'a> {
-    type Item = &'a str;
-
-    fn next(&mut self) -> Option<&'a str> {
+impl<'a> EncodedValues<'a> {
+    /// The next value's bytes, without checking that they are UTF-8 (they were copied from
+    /// a `&str`): for writers that only copy them, such as the text encoders.
+    #[inline]
+    pub(crate) fn next_bytes(&mut self) -> Option<&'a [u8]> {
         if self.next == self.count {
             return None;
         }
@@ -141,6 +142,15 @@ impl<'a> Iterator for EncodedValues<'a> {
         self.next += 1;
         let value = self.bytes.get(self.at..self.at + len)?;
         self.at += len;
+        Some(value)
+    }
+}
+
+impl<'a> Iterator for EncodedValues<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let value = self.next_bytes()?;
         // The bytes were copied from a `&str` and are never modified, so this cannot fail;
         // if it somehow did, an empty value is rendered rather than a panic.
         Some(core::str::from_utf8(value).unwrap_or(""))

@@ -6,7 +6,9 @@ use core::ops::ControlFlow;
 use crate::collect::{Collect, OverflowTally, SeriesSink};
 use crate::error::{OverflowCounts, OverflowReason, Reason};
 use crate::macros::{const_fn, fresh_array};
-use crate::metric::{HistogramCells, Metric, MetricKind, check_bounds, init_metric};
+use crate::metric::{
+    HistogramCells, Metric, MetricKind, SummaryCells, SummaryConfig, check_bounds, init_metric,
+};
 use crate::pad::CachePadded;
 use crate::registry::RegistryConfig;
 use crate::visit::SeriesLabels;
@@ -233,6 +235,25 @@ impl<L: LabelSet, const SERIES: usize, const BUCKETS: usize>
             } else {
                 panic!("invalid histogram bounds: they must be finite, strictly increasing, and fewer than BUCKETS")
             }
+        }
+    }
+}
+
+impl<L: LabelSet, const SERIES: usize, const BUCKETS: usize, const WINDOW: usize, const SCALE: u32>
+    TypedFamily<SummaryCells<BUCKETS, WINDOW, SCALE>, L, SERIES>
+{
+    const_fn! {
+        /// A summary family whose series share `config`.
+        ///
+        /// # Panics
+        ///
+        /// If the configuration does not fit the cell type (see
+        /// [`SummaryConfig::check`]); in a `static` that is a compile error.
+        pub const fn summary(config: SummaryConfig<SCALE>) -> Self {
+            if let Err(e) = config.check::<BUCKETS, WINDOW>() {
+                panic!("{}", e.message());
+            }
+            Self::with_config(config)
         }
     }
 }

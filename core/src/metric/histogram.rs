@@ -49,6 +49,8 @@ pub enum BoundsError {
         /// Position of the offending bound.
         index: usize,
     },
+    /// A summary's configuration does not fit its type.
+    Summary(crate::metric::SummaryConfigError),
 }
 
 impl fmt::Display for BoundsError {
@@ -70,6 +72,7 @@ impl fmt::Display for BoundsError {
                     "bucket bound #{index} is not greater than the bound before it"
                 )
             }
+            BoundsError::Summary(e) => write!(f, "{e}"),
         }
     }
 }
@@ -101,7 +104,7 @@ pub(crate) const fn check_bounds(bounds: &[f64], capacity: usize) -> Result<(), 
 /// (the `+Inf` bucket) when there is none. NaN compares false with every bound and so
 /// lands in `+Inf`, as in the Go client.
 #[inline(always)]
-fn bucket_index(bounds: &[f64], value: f64) -> usize {
+pub(crate) fn bucket_index(bounds: &[f64], value: f64) -> usize {
     if bounds.len() <= 16 {
         // Branch-free count of the bounds below `value`; the compiler vectorises it.
         bounds

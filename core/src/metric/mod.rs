@@ -5,15 +5,26 @@
 //! and never fails, allocates, locks or panics.
 
 mod counter;
+mod exemplar;
 mod gauge;
 mod histogram;
 mod sharded;
+pub mod sketch;
+mod summary;
 
 pub use counter::{Counter, FloatCounter};
+pub use exemplar::{
+    CounterWithExemplar, EXEMPLAR_LABEL_BYTES, EXEMPLAR_MAX_RUNES, Exemplar, ExemplarError,
+    HistogramExemplarCells, HistogramExemplarRef, HistogramWithExemplars,
+};
 pub use gauge::{Gauge, IntGauge};
 pub(crate) use histogram::check_bounds;
 pub use histogram::{BoundsError, Histogram, HistogramCells, HistogramRef, buckets};
 pub use sharded::{ShardedCounter, ShardedHistogram};
+pub use summary::{
+    Clock, DEFAULT_QUANTILES, DEFAULT_SCALE, MAX_QUANTILES, SketchSnapshot, Summary, SummaryCells,
+    SummaryConfig, SummaryConfigError, SummaryRef, quantile_rank,
+};
 
 use crate::sync::{AtomicU64, Ordering};
 use crate::visit::Value;

@@ -1,0 +1,311 @@
+//! Number rendering for both text formats.
+//!
+//! - Integers (`u64` counters and bucket counts, `i64` gauges) are written exactly by
+//!   [`itoa`].
+//! - Floats are written in the OpenMetrics *canonical* form, which both formats accept:
+//!   the shortest decimal that reads back as the same `f64` (digits from [`zmij`], a
+//!   Schubfach-based shortest round-trip formatter by the author of `ryu`), laid out the
+//!   way Go's `strconv.FormatFloat(v, 'g', -1, 64)` lays it out — exponent form when the
+//!   decimal exponent is below -4 or at least 6, with a sign and at least two exponent
+//!   digits (`1e+06`, `1e-05`) — and `.0` appended when the result has neither a point
+//!   nor an exponent (`1.0`, `100000.0`). Infinities and NaN are `+Inf`, `-Inf`, `NaN`.
+//!
+//! The layout matters for `le` and `quantile` label values: they are compared as strings,
+//! and OpenMetrics prescribes exactly this rendering for them (`0.001`, `1.0`, `100000.0`,
+//! `1e+06`). Neither `ryu` nor `zmij` lays numbers out that way by itself (`ryu` writes
+//! `1e16` and `1000000.0`, `zmij` writes `1e+16` and `1000000.0`), so only their digits
+//! are used. Python's `float()` and Go's `ParseFloat` read every form written here.
+//! - Timestamps (`_created`, exemplars) are Unix nanoseconds written as exact decimal
+//!   seconds (`1520879607.789`), never in exponent form.
+
+/// Room for the longest rendering: 24 bytes (`-0.00001234567890123456` or
+/// `-1.2345678901234567e+308`), with a margin.
+pub(crate) const FLOAT_MAX: usize = 32;
+
+/// A rendered number: a small inline buffer and its length.
+pub(crate) struct NumBuf {
+    bytes: [u8; FLOAT_MAX],
+    len: usize,
+}
+
+impl NumBuf {
+    #[inline]
+    const fn new() -> Self {
+        Self {
+            bytes: [0; FLOAT_MAX],
+            len: 0,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, b: u8) {
+        // Callers never write more than FLOAT_MAX bytes (see `float`); `get_mut` keeps an
+        // impossible overflow from panicking.
+        if let Some(slot) = self.bytes.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+        }
+    }
+
+    #[inline]
+    fn extend(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.push(b);
+        }
+    }
+
+    /// The rendered bytes.
+    #[inline]
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// Renders `value` in canonical form (see the module docs).
+pub(crate) fn float(value: f64) -> NumBuf {
+    let mut out = NumBuf::new();
+    if value.is_nan() {
+        out.extend(b"NaN");
+        return out;
+    }
+    if value.is_infinite() {
+        out.extend(if value > 0.0 { b"+Inf" } else { b"-Inf" });
+        return out;
+    }
+    // Fast path: whole numbers below one million are written as integers plus `.0`, which
+    // is what the general path produces for them (their decimal exponent is below 6). Most
+    // bucket bounds and many sums are such numbers.
+    if value.abs() < 1e6 && value == (value as i64) as f64 {
+        if value.is_sign_negative() {
+            out.push(b'-');
+        }
+        let mut digits = itoa::Buffer::new();
+        out.extend(digits.format(value.abs() as u64).as_bytes());
+        out.extend(b".0");
+        return out;
+    }
+
+    let mut shortest = zmij::Buffer::new();
+    let text = shortest.format_finite(value).as_bytes();
+    let (negative, text) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    let (mantissa, exponent) = match text.iter().position(|&b| b == b'e') {
+        Some(at) => (&text[..at], parse_exponent(&text[at + 1..])),
+        None => (text, 0),
+    };
+
+    // Collect the significant digits and where the decimal point falls among them:
+    // value = 0.d1 d2 ... dn * 10^point.
+    let mut digits = [0u8; 24];
+    let mut count = 0usize;
+    let mut point = 0i32;
+    let mut seen_point = false;
+    let mut leading = true;
+    for &b in mantissa {
+        if b == b'.' {
+            seen_point = true;
+            continue;
+        }
+        if leading && b == b'0' {
+            if seen_point {
+                point -= 1;
+            }
+            continue;
+        }
+        leading = false;
+        if let Some(slot) = digits.get_mut(count) {
+            *slot = b;
+            count += 1;
+        }
+        if !seen_point {
+            point += 1;
+        }
+    }
+    while count > 1 && digits[count - 1] == b'0' {
+        count -= 1;
+    }
+    if count == 0 {
+        // Zero; unreachable here (the fast path took it) but kept total.
+        out.extend(if negative { b"-0.0" } else { b"0.0" });
+        return out;
+    }
+    point += exponent;
+    let digits = &digits[..count];
+
+    if negative {
+        out.push(b'-');
+    }
+    let exp10 = point - 1;
+    if !(-4..6).contains(&exp10) {
+        out.push(digits[0]);
+        if digits.len() > 1 {
+            out.push(b'.');
+            out.extend(&digits[1..]);
+        }
+        out.push(b'e');
+        out.push(if exp10 < 0 { b'-' } else { b'+' });
+        let magnitude = exp10.unsigned_abs();
+        if magnitude < 10 {
+            out.push(b'0');
+        }
+        let mut exp_digits = itoa::Buffer::new();
+        out.extend(exp_digits.format(magnitude).as_bytes());
+        return out;
+    }
+    // Fixed layout, -4 <= exp10 <= 5: at most 6 integer digits or 4 leading zeros.
+    if point <= 0 {
+        out.extend(b"0.");
+        for _ in 0..(-point) {
+            out.push(b'0');
+        }
+        out.extend(digits);
+        return out;
+    }
+    let point = point as usize;
+    if digits.len() <= point {
+        out.extend(digits);
+        for _ in digits.len()..point {
+            out.push(b'0');
+        }
+        out.extend(b".0");
+    } else {
+        out.extend(&digits[..point]);
+        out.push(b'.');
+        out.extend(&digits[point..]);
+    }
+    out
+}
+
+fn parse_exponent(text: &[u8]) -> i32 {
+    let (negative, digits) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, text),
+    };
+    let magnitude = digits
+        .iter()
+        .fold(0i32, |acc, d| acc * 10 + i32::from(d.wrapping_sub(b'0')));
+    if negative { -magnitude } else { magnitude }
+}
+
+/// Renders Unix nanoseconds as exact decimal seconds: `1520879607.789`, `1605281325.0`.
+pub(crate) fn timestamp(unix_nanos: u64) -> NumBuf {
+    let mut out = NumBuf::new();
+    let seconds = unix_nanos / 1_000_000_000;
+    let mut fraction = (unix_nanos % 1_000_000_000) as u32;
+    let mut digits = itoa::Buffer::new();
+    out.extend(digits.format(seconds).as_bytes());
+    out.push(b'.');
+    if fraction == 0 {
+        out.push(b'0');
+        return out;
+    }
+    let mut width = 9;
+    while fraction.is_multiple_of(10) {
+        fraction /= 10;
+        width -= 1;
+    }
+    let text = digits.format(fraction).as_bytes();
+    for _ in text.len()..width {
+        out.push(b'0');
+    }
+    out.extend(text);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(value: f64) -> std::string::String {
+        std::string::String::from_utf8(float(value).as_bytes().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn openmetrics_canonical_examples() {
+        // The two example lists of the OpenMetrics 1.0 "Canonical Numbers" section.
+        let cases = [
+            (0.0, "0.0"),
+            (0.001, "0.001"),
+            (0.002, "0.002"),
+            (0.01, "0.01"),
+            (0.1, "0.1"),
+            (0.9, "0.9"),
+            (0.95, "0.95"),
+            (0.99, "0.99"),
+            (0.999, "0.999"),
+            (1.0, "1.0"),
+            (1.7, "1.7"),
+            (10.0, "10.0"),
+            (1e-10, "1e-10"),
+            (1e-9, "1e-09"),
+            (1e-5, "1e-05"),
+            (1e-4, "0.0001"),
+            (100000.0, "100000.0"),
+            (1e6, "1e+06"),
+            (1e10, "1e+10"),
+            (1e23, "1e+23"),
+            (1.1e23, "1.1e+23"),
+        ];
+        for (value, text) in cases {
+            assert_eq!(f(value), text, "{value:e}");
+        }
+    }
+
+    #[test]
+    fn go_g_layout() {
+        let cases = [
+            (f64::INFINITY, "+Inf"),
+            (f64::NEG_INFINITY, "-Inf"),
+            (f64::NAN, "NaN"),
+            (-0.0, "-0.0"),
+            (-2.5, "-2.5"),
+            (8500.5, "8500.5"),
+            (123456.7, "123456.7"),
+            (999999.0, "999999.0"),
+            (1234567.0, "1.234567e+06"),
+            (123456789.0, "1.23456789e+08"),
+            (0.00012345, "0.00012345"),
+            (0.000012345, "1.2345e-05"),
+            (1e100, "1e+100"),
+            (-1.5e-300, "-1.5e-300"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (f64::MIN_POSITIVE, "2.2250738585072014e-308"),
+            (5e-324, "5e-324"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (1520879607.789, "1.520879607789e+09"),
+        ];
+        for (value, text) in cases {
+            assert_eq!(f(value), text, "{value:e}");
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let value = f64::from_bits(x);
+            if !value.is_finite() {
+                continue;
+            }
+            let text = f(value);
+            assert!(text.len() <= FLOAT_MAX);
+            let back: f64 = text.parse().unwrap();
+            assert_eq!(back.to_bits(), value.to_bits(), "{text}");
+        }
+    }
+
+    #[test]
+    fn timestamps() {
+        let t = |n| std::string::String::from_utf8(timestamp(n).as_bytes().to_vec()).unwrap();
+        assert_eq!(t(1_520_879_607_789_000_000), "1520879607.789");
+        assert_eq!(t(1_605_281_325_000_000_000), "1605281325.0");
+        assert_eq!(t(5), "0.000000005");
+        assert_eq!(t(u64::MAX), "18446744073.709551615");
+    }
+}

@@ -1,0 +1,865 @@
+//! What both text formats share: sample lines, labels, escaping, rollback.
+
+use core::ops::ControlFlow;
+
+use super::number;
+use super::{FamilyName, Full, Sink};
+use crate::metric::MetricKind;
+use crate::visit::{ExemplarValue, FamilyInfo, HistogramValue, SeriesLabels, SummaryValue, Value};
+
+/// Bytes a series is assembled in before it goes to the sink in one write (a longer
+/// series, such as a histogram's, goes in several).
+const SCRATCH: usize = 512;
+
+/// Whether the 64-bit `word` holds a byte that needs escaping: the classic "has a zero
+/// byte" test on the word XORed with each special byte (exact: it never reports a zero
+/// byte that is not there).
+#[inline(always)]
+fn special(word: u64, quotes: bool) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    #[inline(always)]
+    fn has_byte(word: u64, byte: u8) -> bool {
+        let x = word ^ (ONES * u64::from(byte));
+        (x.wrapping_sub(ONES) & !x & HIGHS) != 0
+    }
+    has_byte(word, b'\\') | has_byte(word, b'\n') | (quotes & has_byte(word, b'"'))
+}
+
+/// Whether `bytes` holds a byte that needs escaping: `\\`, `\n`, and with `quotes` `"`.
+///
+/// Eight bytes at a time, as words: the classic "has a zero byte" test on the word XORed
+/// with each special byte.
+#[inline(always)]
+fn needs_escaping(bytes: &[u8], quotes: bool) -> bool {
+    #[inline(always)]
+    fn u64_at(bytes: &[u8], at: usize) -> u64 {
+        u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8]))
+    }
+    #[inline(always)]
+    fn u32_at(bytes: &[u8], at: usize) -> u64 {
+        u64::from(u32::from_le_bytes(
+            bytes[at..at + 4].try_into().unwrap_or([0; 4]),
+        ))
+    }
+    // Overlapping loads read some bytes twice, which cannot hide or invent a special
+    // byte: every byte looked at is one of the value's.
+    let n = bytes.len();
+    match n {
+        0 => false,
+        1..=3 => {
+            let (a, b, c) = (bytes[0], bytes[n / 2], bytes[n - 1]);
+            let word = u64::from(a) | (u64::from(b) << 8) | (u64::from(c) << 16);
+            // The zero bytes above match nothing special.
+            special(word, quotes)
+        }
+        4..=8 => special(u32_at(bytes, 0) | (u32_at(bytes, n - 4) << 32), quotes),
+        _ => {
+            let mut found = special(u64_at(bytes, n - 8), quotes);
+            let mut at = 0;
+            while at + 8 <= n {
+                found |= special(u64_at(bytes, at), quotes);
+                at += 8;
+            }
+            found
+        }
+    }
+}
+
+/// Copies `src` to the front of `dst` (`dst.len() >= src.len()`), without a call to
+/// `memcpy` for the short pieces a sample line is made of: up to 64 bytes move as two
+/// overlapping fixed-size loads and stores.
+#[inline(always)]
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    #[inline(always)]
+    fn pair<const N: usize>(dst: &mut [u8], src: &[u8]) {
+        let n = src.len();
+        // Fixed-size copies: a few vector moves each, no call.
+        dst[..N].copy_from_slice(&src[..N]);
+        dst[n - N..n].copy_from_slice(&src[n - N..n]);
+    }
+    let n = src.len();
+    if dst.len() < n {
+        dst[..n].copy_from_slice(src);
+    } else if n <= 8 {
+        if n >= 4 {
+            pair::<4>(dst, src);
+        } else if n > 0 {
+            // 1 to 3 bytes: first, middle, last.
+            dst[0] = src[0];
+            dst[n / 2] = src[n / 2];
+            dst[n - 1] = src[n - 1];
+        }
+    } else if n <= 16 {
+        pair::<8>(dst, src);
+    } else if n <= 32 {
+        pair::<16>(dst, src);
+    } else if n <= 64 {
+        pair::<32>(dst, src);
+    } else {
+        dst[..n].copy_from_slice(src);
+    }
+}
+
+/// Bytes of pre-rendered line fragments a [`Template`] holds.
+const TEMPLATE_BYTES: usize = 256;
+/// Labels a [`Template`] covers.
+const TEMPLATE_LABELS: usize = 12;
+
+/// The constant parts of one family's single-line samples, rendered once per family:
+/// `name{a="`, `",b="`, ..., `"} ` (or `name ` without labels). A sample line is then these
+/// fragments with the escaped label values between them, and the value after.
+struct Template {
+    /// What it was built for: the addresses of the name and of the label-name slice
+    /// (compared, never dereferenced), and the lengths of the name, the suffix and the
+    /// label-name slice packed into one word.
+    key: [usize; 3],
+    bytes: [u8; TEMPLATE_BYTES],
+    /// Fragment `i` is `bytes[ends[i - 1]..ends[i]]` (from 0 for the first).
+    ends: [u16; TEMPLATE_LABELS + 1],
+    labels: usize,
+}
+
+impl Template {
+    const EMPTY: Template = Template {
+        key: [0; 3],
+        bytes: [0; TEMPLATE_BYTES],
+        ends: [0; TEMPLATE_LABELS + 1],
+        labels: 0,
+    };
+
+    fn key(name: &str, suffix: &str, names: &[&str]) -> [usize; 3] {
+        // The suffix is one of a few constants, told apart by length.
+        [
+            name.as_ptr() as usize,
+            names.as_ptr() as usize,
+            name.len() ^ (suffix.len() << 24) ^ (names.len() << 28),
+        ]
+    }
+
+    /// Renders the fragments for `name`, `suffix` and label `names`; `false` if they do not
+    /// fit (the caller then writes the line piece by piece).
+    fn build(&mut self, name: &str, suffix: &str, names: &[&str]) -> bool {
+        self.key = [0; 3];
+        if names.len() > TEMPLATE_LABELS {
+            return false;
+        }
+        let mut at = 0;
+        let mut ok = true;
+        let mut put =
+            |bytes: &[u8], at: &mut usize| match self.bytes.get_mut(*at..*at + bytes.len()) {
+                Some(dest) => {
+                    dest.copy_from_slice(bytes);
+                    *at += bytes.len();
+                }
+                None => ok = false,
+            };
+        put(name.as_bytes(), &mut at);
+        put(suffix.as_bytes(), &mut at);
+        if names.is_empty() {
+            put(b" ", &mut at);
+            self.ends[0] = at as u16;
+        } else {
+            for (i, label) in names.iter().enumerate() {
+                put(if i == 0 { b"{" } else { b"\"," }, &mut at);
+                put(label.as_bytes(), &mut at);
+                put(b"=\"", &mut at);
+                self.ends[i] = at as u16;
+            }
+            put(b"\"} ", &mut at);
+            self.ends[names.len()] = at as u16;
+        }
+        if !ok {
+            return false;
+        }
+        self.labels = names.len();
+        self.key = Self::key(name, suffix, names);
+        true
+    }
+
+    #[inline(always)]
+    fn fragment(&self, i: usize) -> &[u8] {
+        let start = if i == 0 {
+            0
+        } else {
+            usize::from(self.ends[i - 1])
+        };
+        let end = usize::from(self.ends[i]);
+        self.bytes.get(start..end).unwrap_or_default()
+    }
+}
+
+/// Where series are assembled: a scratch buffer. Complete series stay in it while the
+/// sink says it is sure to take them ([`Sink::remaining`]) and go to the sink in one write
+/// when it is full, when the sink cannot say, and when the writer is dropped.
+pub(crate) struct Out<'s, S: Sink + ?Sized> {
+    sink: &'s mut S,
+    scratch: [u8; SCRATCH],
+    len: usize,
+    /// Times the scratch buffer was emptied: a range recorded in it is valid while this
+    /// has not changed.
+    flushes: u32,
+}
+
+/// The shared state of both encoders: the output, the current family's line template,
+/// and the family that did not fit.
+pub(crate) struct Writer<'s, S: Sink + ?Sized> {
+    pub(crate) out: Out<'s, S>,
+    template: Template,
+    pub(crate) failed: FamilyName,
+}
+
+impl<'s, S: Sink + ?Sized> Writer<'s, S> {
+    pub(crate) fn new(sink: &'s mut S) -> Self {
+        Self {
+            out: Out {
+                sink,
+                scratch: [0; SCRATCH],
+                len: 0,
+                flushes: 0,
+            },
+            template: Template::EMPTY,
+            failed: FamilyName::EMPTY,
+        }
+    }
+
+    /// Runs `write`; if it runs out of room, cuts the sink back to where it began, notes
+    /// the family, and breaks the visit so that the next chunk starts with this item.
+    #[inline]
+    pub(crate) fn atomically(
+        &mut self,
+        family: &FamilyInfo<'_>,
+        write: impl FnOnce(&mut Self) -> Result<(), Full>,
+    ) -> ControlFlow<()> {
+        let start = self.out.position();
+        match write(self).and_then(|()| self.out.complete()) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(Full) => {
+                self.out.rewind(start);
+                self.failed = FamilyName::new(family.name);
+                ControlFlow::Break(())
+            }
+        }
+    }
+
+    /// Appends `bytes` to the series being assembled.
+    #[inline(always)]
+    pub(crate) fn bytes(&mut self, bytes: &[u8]) -> Result<(), Full> {
+        self.out.bytes(bytes)
+    }
+
+    /// Appends `text`, escaped for a label value (`quotes`) or a help text.
+    #[inline]
+    pub(crate) fn escaped(&mut self, text: &[u8], quotes: bool) -> Result<(), Full> {
+        self.out.escaped(text, quotes)
+    }
+
+    #[inline]
+    fn u64(&mut self, value: u64) -> Result<(), Full> {
+        self.out.u64(value)
+    }
+
+    #[inline]
+    fn i64(&mut self, value: i64) -> Result<(), Full> {
+        self.out.i64(value)
+    }
+
+    #[inline]
+    fn f64(&mut self, value: f64) -> Result<(), Full> {
+        self.out.f64(value)
+    }
+}
+
+impl<S: Sink + ?Sized> Drop for Out<'_, S> {
+    fn drop(&mut self) {
+        // Whole series the sink was sure to accept (see `complete`): this cannot fail.
+        let _ = self.flush();
+    }
+}
+
+impl<S: Sink + ?Sized> Out<'_, S> {
+    /// Sends the scratch buffer to the sink.
+    #[inline]
+    fn flush(&mut self) -> Result<(), Full> {
+        if self.len > 0 {
+            // On `Full` the bytes stay gathered, for `rewind` to sort out.
+            self.sink.write(&self.scratch[..self.len])?;
+            self.len = 0;
+            self.flushes = self.flushes.wrapping_add(1);
+        }
+        Ok(())
+    }
+
+    /// Where the output stands: bytes in the sink plus bytes gathered.
+    #[inline]
+    fn position(&self) -> usize {
+        self.sink.len() + self.len
+    }
+
+    /// A series is complete. It stays gathered in the scratch buffer, with the series
+    /// before it, as long as the sink is sure to take them all; otherwise they go to the
+    /// sink now, and a sink without room refuses this series.
+    #[inline]
+    fn complete(&mut self) -> Result<(), Full> {
+        match self.sink.remaining() {
+            Some(room) if room >= self.len => Ok(()),
+            Some(_) => Err(Full),
+            None => self.flush(),
+        }
+    }
+
+    /// Drops everything after `position` (from the scratch buffer, or from the sink if a
+    /// series in progress had already been partly written to it).
+    #[cold]
+    fn rewind(&mut self, position: usize) {
+        let in_sink = self.sink.len();
+        if position >= in_sink {
+            self.len = (position - in_sink).min(self.len);
+        } else {
+            self.sink.truncate(position);
+            self.len = 0;
+            self.flushes = self.flushes.wrapping_add(1);
+        }
+    }
+
+    /// Appends a copy of `range`, an earlier part of the scratch buffer; `false` (writing
+    /// nothing) if there is no room behind it.
+    #[inline]
+    fn repeat(&mut self, range: core::ops::Range<usize>) -> bool {
+        let n = range.len();
+        if range.end > self.len || self.len + n > SCRATCH {
+            return false;
+        }
+        self.scratch.copy_within(range, self.len);
+        self.len += n;
+        true
+    }
+
+    /// Appends `bytes` to the series being assembled.
+    #[inline(always)]
+    fn bytes(&mut self, bytes: &[u8]) -> Result<(), Full> {
+        match self.scratch.get_mut(self.len..) {
+            Some(room) if room.len() >= bytes.len() => {
+                copy_short(room, bytes);
+                self.len += bytes.len();
+                Ok(())
+            }
+            _ => self.bytes_slow(bytes),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn bytes_slow(&mut self, bytes: &[u8]) -> Result<(), Full> {
+        self.flush()?;
+        if bytes.len() > SCRATCH {
+            return self.sink.write(bytes);
+        }
+        self.scratch[..bytes.len()].copy_from_slice(bytes);
+        self.len = bytes.len();
+        Ok(())
+    }
+
+    /// Appends `text`, escaped for a label value (`quotes`) or a help text.
+    #[inline(always)]
+    fn escaped(&mut self, text: &[u8], quotes: bool) -> Result<(), Full> {
+        // Short values (most label values): one set of loads serves both the check and the
+        // copy.
+        let n = text.len();
+        if n <= 16
+            && let Some(room) = self.scratch.get_mut(self.len..self.len + 16)
+        {
+            let clean = match n {
+                0 => true,
+                1..=3 => {
+                    let (a, b, c) = (text[0], text[n / 2], text[n - 1]);
+                    room[0] = a;
+                    room[n / 2] = b;
+                    room[n - 1] = c;
+                    !special(
+                        u64::from(a) | (u64::from(b) << 8) | (u64::from(c) << 16),
+                        quotes,
+                    )
+                }
+                4..=8 => {
+                    let head: [u8; 4] = text[..4].try_into().unwrap_or([0; 4]);
+                    let tail: [u8; 4] = text[n - 4..].try_into().unwrap_or([0; 4]);
+                    room[..4].copy_from_slice(&head);
+                    room[n - 4..n].copy_from_slice(&tail);
+                    let word = u64::from(u32::from_le_bytes(head))
+                        | (u64::from(u32::from_le_bytes(tail)) << 32);
+                    !special(word, quotes)
+                }
+                _ => {
+                    let head: [u8; 8] = text[..8].try_into().unwrap_or([0; 8]);
+                    let tail: [u8; 8] = text[n - 8..].try_into().unwrap_or([0; 8]);
+                    room[..8].copy_from_slice(&head);
+                    room[n - 8..n].copy_from_slice(&tail);
+                    !(special(u64::from_le_bytes(head), quotes)
+                        | special(u64::from_le_bytes(tail), quotes))
+                }
+            };
+            if clean {
+                self.len += n;
+                return Ok(());
+            }
+            // The copy is not counted: the slow path writes the escaped form over it.
+            return self.escaped_slow(text, quotes);
+        }
+        if !needs_escaping(text, quotes) {
+            return self.bytes(text);
+        }
+        self.escaped_slow(text, quotes)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn escaped_slow(&mut self, text: &[u8], quotes: bool) -> Result<(), Full> {
+        let mut start = 0;
+        for (i, &b) in text.iter().enumerate() {
+            let escaped: &[u8] = match b {
+                b'\\' => b"\\\\",
+                b'\n' => b"\\n",
+                b'"' if quotes => b"\\\"",
+                _ => continue,
+            };
+            self.bytes(&text[start..i])?;
+            self.bytes(escaped)?;
+            start = i + 1;
+        }
+        self.bytes(&text[start..])
+    }
+
+    #[inline]
+    fn u64(&mut self, value: u64) -> Result<(), Full> {
+        let mut buf = itoa::Buffer::new();
+        self.bytes(buf.format(value).as_bytes())
+    }
+
+    #[inline]
+    fn i64(&mut self, value: i64) -> Result<(), Full> {
+        let mut buf = itoa::Buffer::new();
+        self.bytes(buf.format(value).as_bytes())
+    }
+
+    #[inline]
+    fn f64(&mut self, value: f64) -> Result<(), Full> {
+        self.bytes(number::float(value).as_bytes())
+    }
+}
+
+impl<S: Sink + ?Sized> Writer<'_, S> {
+    /// `{name="value",...,extra="..."}`, or nothing when there are no labels at all.
+    #[inline]
+    fn labels(
+        &mut self,
+        labels: &SeriesLabels<'_>,
+        extra: Option<(&str, f64)>,
+    ) -> Result<(), Full> {
+        let mut open = false;
+        labels.try_for_each_raw(|name, value| {
+            self.bytes(if open { b"," } else { b"{" })?;
+            open = true;
+            self.bytes(name.as_bytes())?;
+            self.bytes(b"=\"")?;
+            self.escaped(value, true)?;
+            self.bytes(b"\"")
+        })?;
+        if let Some((name, value)) = extra {
+            self.bytes(if open { b"," } else { b"{" })?;
+            open = true;
+            self.bytes(name.as_bytes())?;
+            self.bytes(b"=\"")?;
+            self.f64(value)?;
+            self.bytes(b"\"")?;
+        }
+        if open {
+            self.bytes(b"}")?;
+        }
+        Ok(())
+    }
+
+    /// The start of a single-line sample, from the family's template when it has one.
+    #[inline(always)]
+    fn line_head(
+        &mut self,
+        name: &str,
+        suffix: &str,
+        labels: &SeriesLabels<'_>,
+    ) -> Result<(), Full> {
+        let names = labels.names();
+        if labels.is_overflow() {
+            return self.head(name, suffix, labels, None);
+        }
+        let key = Template::key(name, suffix, names);
+        // Compared word by word: an array `!=` would call `memcmp`.
+        let same = self
+            .template
+            .key
+            .iter()
+            .zip(key)
+            .fold(true, |same, (a, b)| same & (*a == b));
+        if !same && !self.template.build(name, suffix, names) {
+            return self.head(name, suffix, labels, None);
+        }
+        let (template, out) = (&self.template, &mut self.out);
+        out.bytes(template.fragment(0))?;
+        if let Some(mut values) = labels.encoded_values() {
+            // A dynamic family's series: walk its stored key directly.
+            return fill(out, template, |_| values.next_bytes());
+        }
+        if let Some((index, value_of)) = labels.typed_parts() {
+            return fill(out, template, |at| Some(value_of(index, at).as_bytes()));
+        }
+        let mut i = 0;
+        labels.try_for_each_raw(|_, value| {
+            i += 1;
+            if i > template.labels {
+                return Ok(());
+            }
+            out.escaped(value, true)?;
+            out.bytes(template.fragment(i))
+        })?;
+        if i < template.labels {
+            // Fewer values than names (a custom collector's short slice): close the braces.
+            out.bytes(b"\"} ")?;
+        }
+        Ok(())
+    }
+
+    /// Writes `a="x",b="y",` (each pair followed by a comma): a copy of `earlier` when
+    /// that is still in the scratch buffer, else freshly escaped. Returns where it now is
+    /// (`None` if it did not stay in one piece in the scratch buffer).
+    #[inline]
+    fn label_block(
+        &mut self,
+        labels: &SeriesLabels<'_>,
+        earlier: Option<(core::ops::Range<usize>, u32)>,
+    ) -> Result<Option<(core::ops::Range<usize>, u32)>, Full> {
+        if let Some((range, flushes)) = earlier
+            && flushes == self.out.flushes
+        {
+            let start = self.out.len;
+            if self.out.repeat(range.clone()) {
+                return Ok(Some((start..self.out.len, flushes)));
+            }
+        }
+        let (start, flushes) = (self.out.len, self.out.flushes);
+        labels.try_for_each_raw(|name, value| {
+            self.out.bytes(name.as_bytes())?;
+            self.out.bytes(b"=\"")?;
+            self.out.escaped(value, true)?;
+            self.out.bytes(b"\",")
+        })?;
+        Ok((flushes == self.out.flushes).then_some((start..self.out.len, flushes)))
+    }
+
+    /// The start of a sample line: `name[suffix]{labels} `.
+    #[inline]
+    fn head(
+        &mut self,
+        name: &str,
+        suffix: &str,
+        labels: &SeriesLabels<'_>,
+        extra: Option<(&str, f64)>,
+    ) -> Result<(), Full> {
+        self.bytes(name.as_bytes())?;
+        self.bytes(suffix.as_bytes())?;
+        self.labels(labels, extra)?;
+        self.bytes(b" ")
+    }
+
+    /// ` # {labels} value [timestamp]` (OpenMetrics).
+    fn exemplar(&mut self, exemplar: &ExemplarValue<'_>) -> Result<(), Full> {
+        self.bytes(b" # {")?;
+        for (i, (name, value)) in exemplar.labels().enumerate() {
+            if i > 0 {
+                self.bytes(b",")?;
+            }
+            self.bytes(name.as_bytes())?;
+            self.bytes(b"=\"")?;
+            self.escaped(value.as_bytes(), true)?;
+            self.bytes(b"\"")?;
+        }
+        self.bytes(b"} ")?;
+        self.f64(exemplar.value())?;
+        if let Some(ts) = exemplar.timestamp_unix_nanos() {
+            self.bytes(b" ")?;
+            self.bytes(number::timestamp(ts).as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// `name_created{labels} <seconds>` (OpenMetrics).
+    fn created(
+        &mut self,
+        base: &str,
+        labels: &SeriesLabels<'_>,
+        created: Option<u64>,
+    ) -> Result<(), Full> {
+        if let Some(ts) = created {
+            self.head(base, "_created", labels, None)?;
+            self.bytes(number::timestamp(ts).as_bytes())?;
+            self.bytes(b"\n")?;
+        }
+        Ok(())
+    }
+
+    /// Every sample line of one series. `OPENMETRICS` selects counter naming, exemplars
+    /// and `_created`.
+    pub(crate) fn series<const OPENMETRICS: bool>(
+        &mut self,
+        family: &FamilyInfo<'_>,
+        labels: &SeriesLabels<'_>,
+        value: &Value<'_>,
+        created: Option<u64>,
+    ) -> Result<(), Full> {
+        let name = family.name;
+        match *value {
+            Value::Counter(total) => {
+                self.counter_head::<OPENMETRICS>(name, labels)?;
+                self.u64(total)?;
+                self.bytes(b"\n")?;
+                self.counter_created::<OPENMETRICS>(name, labels, created)
+            }
+            Value::CounterWithExemplar(total, exemplar) => {
+                self.counter_head::<OPENMETRICS>(name, labels)?;
+                self.u64(total)?;
+                if OPENMETRICS {
+                    self.exemplar(&exemplar)?;
+                }
+                self.bytes(b"\n")?;
+                self.counter_created::<OPENMETRICS>(name, labels, created)
+            }
+            Value::FloatCounter(total) => {
+                self.counter_head::<OPENMETRICS>(name, labels)?;
+                self.f64(total)?;
+                self.bytes(b"\n")?;
+                self.counter_created::<OPENMETRICS>(name, labels, created)
+            }
+            Value::Gauge(v) => {
+                self.line_head(name, "", labels)?;
+                self.f64(v)?;
+                self.bytes(b"\n")
+            }
+            Value::IntGauge(v) => {
+                self.line_head(name, "", labels)?;
+                self.i64(v)?;
+                self.bytes(b"\n")
+            }
+            Value::Histogram(h) => self.histogram::<OPENMETRICS>(name, labels, &h, created),
+            Value::Summary(s) => self.summary::<OPENMETRICS>(name, labels, &s, created),
+        }
+    }
+
+    /// Every line of a histogram series.
+    #[inline(never)]
+    fn histogram<const OPENMETRICS: bool>(
+        &mut self,
+        name: &str,
+        labels: &SeriesLabels<'_>,
+        h: &HistogramValue<'_>,
+        created: Option<u64>,
+    ) -> Result<(), Full> {
+        // The series' labels are escaped once, as `a="x",b="y",`, and copied into
+        // the following lines while that text is still in the scratch buffer.
+        let mut block = None;
+        for (index, (le, count)) in h.cumulative().enumerate() {
+            self.bytes(name.as_bytes())?;
+            self.bytes(b"_bucket{")?;
+            block = self.label_block(labels, block)?;
+            self.bytes(b"le=\"")?;
+            self.f64(le)?;
+            self.bytes(b"\"} ")?;
+            self.u64(count)?;
+            if OPENMETRICS && let Some(exemplar) = h.exemplar(index) {
+                self.exemplar(&exemplar)?;
+            }
+            self.bytes(b"\n")?;
+        }
+        for (suffix, last) in [(&b"_sum"[..], false), (&b"_count"[..], true)] {
+            self.bytes(name.as_bytes())?;
+            self.bytes(suffix)?;
+            if labels.is_empty() {
+                self.bytes(b" ")?;
+            } else {
+                self.bytes(b"{")?;
+                block = self.label_block(labels, block)?;
+                // Replace the block's trailing comma.
+                self.out.len -= 1;
+                self.bytes(b"} ")?;
+            }
+            if last {
+                self.u64(h.count())?;
+            } else {
+                self.f64(h.sum())?;
+            }
+            self.bytes(b"\n")?;
+        }
+        if OPENMETRICS {
+            self.created(name, labels, created)?;
+        }
+        Ok(())
+    }
+
+    /// Every line of a summary series.
+    #[inline(never)]
+    fn summary<const OPENMETRICS: bool>(
+        &mut self,
+        name: &str,
+        labels: &SeriesLabels<'_>,
+        s: &SummaryValue<'_>,
+        created: Option<u64>,
+    ) -> Result<(), Full> {
+        for &(quantile, v) in s.quantiles() {
+            self.head(name, "", labels, Some(("quantile", quantile)))?;
+            self.f64(v)?;
+            self.bytes(b"\n")?;
+        }
+        self.head(name, "_sum", labels, None)?;
+        self.f64(s.sum())?;
+        self.bytes(b"\n")?;
+        self.head(name, "_count", labels, None)?;
+        self.u64(s.count())?;
+        self.bytes(b"\n")?;
+        if OPENMETRICS {
+            self.created(name, labels, created)?;
+        }
+        Ok(())
+    }
+
+    /// A counter sample's name: as registered in the Prometheus format; in OpenMetrics the
+    /// family name plus `_total` (which is the registered name, since the registry requires
+    /// counters to end in `_total`).
+    #[inline]
+    fn counter_head<const OPENMETRICS: bool>(
+        &mut self,
+        name: &str,
+        labels: &SeriesLabels<'_>,
+    ) -> Result<(), Full> {
+        let suffix = if OPENMETRICS && !name.ends_with("_total") {
+            "_total"
+        } else {
+            ""
+        };
+        self.line_head(name, suffix, labels)
+    }
+
+    #[inline]
+    fn counter_created<const OPENMETRICS: bool>(
+        &mut self,
+        name: &str,
+        labels: &SeriesLabels<'_>,
+        created: Option<u64>,
+    ) -> Result<(), Full> {
+        if OPENMETRICS {
+            self.created(
+                openmetrics_family_name(name, MetricKind::Counter),
+                labels,
+                created,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes the label values between a template's fragments (after the first, which the
+/// caller wrote), closing the braces early if there are fewer values than names.
+#[inline(always)]
+fn fill<'v, S: Sink + ?Sized>(
+    out: &mut Out<'_, S>,
+    template: &Template,
+    mut next: impl FnMut(usize) -> Option<&'v [u8]>,
+) -> Result<(), Full> {
+    let mut i = 0;
+    while i < template.labels {
+        let Some(value) = next(i) else {
+            break;
+        };
+        i += 1;
+        out.escaped(value, true)?;
+        out.bytes(template.fragment(i))?;
+    }
+    if i < template.labels {
+        out.bytes(b"\"} ")?;
+    }
+    Ok(())
+}
+
+/// The OpenMetrics family name: a counter's name without `_total`.
+pub(crate) fn openmetrics_family_name(name: &str, kind: MetricKind) -> &str {
+    match kind {
+        MetricKind::Counter => name.strip_suffix("_total").unwrap_or(name),
+        _ => name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_check_matches_a_byte_by_byte_scan() {
+        let pool = [
+            b'a',
+            b'\\',
+            b'\n',
+            b'"',
+            0,
+            0x80,
+            0xff,
+            b'\\' ^ 0x80,
+            b'"' + 1,
+            b'\n' - 1,
+        ];
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 41) as usize;
+            let bytes: std::vec::Vec<u8> = (0..len)
+                .map(|i| pool[((x >> (i % 60)) as usize + i) % pool.len()])
+                .collect();
+            for quotes in [false, true] {
+                let naive = bytes
+                    .iter()
+                    .any(|&b| b == b'\\' || b == b'\n' || (quotes && b == b'"'));
+                assert_eq!(needs_escaping(&bytes, quotes), naive, "{bytes:?} {quotes}");
+            }
+        }
+    }
+
+    #[test]
+    fn integers_match_itoa() {
+        let mut values = std::vec![0, 1, 9, 10, 99, 100, 101, 999, 1000, u64::MAX, u64::MAX - 1];
+        for p in 0..20 {
+            let x = 10u64.pow(p);
+            values.extend([x - 1, x, x + 1]);
+        }
+        let mut buf = [0u8; 4096];
+        let mut sink = crate::encode::SliceSink::new(&mut buf);
+        let mut expected = std::string::String::new();
+        {
+            let mut writer = Writer::new(&mut sink);
+            for v in &values {
+                writer.u64(*v).unwrap();
+                writer.bytes(b" ").unwrap();
+                expected.push_str(itoa::Buffer::new().format(*v));
+                expected.push(' ');
+            }
+        }
+        assert_eq!(sink.as_str(), expected);
+    }
+
+    #[test]
+    fn short_copies_copy_exactly() {
+        let src: std::vec::Vec<u8> = (0..100u8).collect();
+        for n in 0..=100 {
+            let mut dst = [0xeeu8; 120];
+            copy_short(&mut dst, &src[..n]);
+            assert_eq!(&dst[..n], &src[..n]);
+            assert!(dst[n..].iter().all(|&b| b == 0xee));
+        }
+    }
+}

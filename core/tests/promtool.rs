@@ -1,0 +1,83 @@
+//! `promtool check metrics` (Prometheus 2.42, Debian's `prometheus` package) on the
+//! Prometheus text rendering of a registry that uses every feature: it must report nothing.
+//! Without promtool the test fails and says how to install it.
+#![allow(clippy::std_instead_of_core, reason = "a std test binary")]
+#[path = "encode_fixture/mod.rs"]
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn promtool() -> Command {
+    match Command::new("promtool").arg("--version").output() {
+        Ok(out) if out.status.success() => Command::new("promtool"),
+        _ => panic!(
+            "promtool is not installed; install it with `apt-get install -y prometheus` \
+             (Debian; do not start the service) or run ./test.sh, which installs it"
+        ),
+    }
+}
+
+fn check(text: &str) -> (bool, String) {
+    let mut child = promtool()
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run promtool");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), report)
+}
+
+#[test]
+fn promtool_reports_nothing_on_every_feature() {
+    let f = common::every_feature();
+    let text = common::one_shot(f.registry, false, None);
+    // The registry really does use every feature.
+    for needle in [
+        "# TYPE requests_total counter",
+        "otel_metric_overflow=\"true\"",
+        "_bucket{le=\"+Inf\"}",
+        "quantile=\"0.99\"",
+        "\\\"",
+        "\\\\",
+        "\\n",
+        "ünï",
+        "note=\"\"",
+        "# TYPE queue_depth gauge",
+        "kind=\"feedback\",outcome=\"error\"",
+        "18446744073709551615",
+        "-Inf",
+    ] {
+        assert!(text.contains(needle), "fixture lacks {needle}");
+    }
+    let (ok, report) = check(&text);
+    assert!(
+        ok && report.is_empty(),
+        "promtool check metrics:\n{report}\n--- input:\n{text}"
+    );
+}
+
+#[test]
+fn promtool_is_a_real_check() {
+    // The same tool flags a broken exposition, so the test above can fail.
+    let (ok, report) = check("# TYPE x counter\nx{a=\"unterminated} 1\n");
+    assert!(!ok, "{report}");
+    let (ok, report) = check("# HELP x Help\n# TYPE x counter\nx 1\n");
+    assert!(
+        !ok && report.contains("_total"),
+        "lint finding expected: {report}"
+    );
+}
