@@ -37,6 +37,12 @@
 //! Exporters implement [`Visitor`] and call [`Registry::visit`]: the single traversal every
 //! output format goes through. A visit can pause and resume (see [`Cursor`]).
 //!
+//! ## Concurrency
+//!
+//! Every state machine and memory ordering in core, and the progress each operation
+//! guarantees, is recorded in [`implementation`]; loom models in `loom-tests/` and miri
+//! check it.
+//!
 //! ## Targets
 //!
 //! Atomics come from `portable-atomic`: on targets without 64-bit atomics (thumbv7em) it
@@ -63,6 +69,9 @@ mod pad;
 mod registry;
 mod sync;
 pub mod visit;
+
+#[doc = include_str!("../IMPLEMENTATION.md")]
+pub mod implementation {}
 
 pub use collect::{Collect, SeriesSink};
 pub use error::{LabelError, OverflowCounts, OverflowReason, Reason, RegisterError};

@@ -131,6 +131,11 @@ impl Limits {
             .is_ok()
     }
 
+    /// Counts `n` series that exist already, whether or not the budget has room for them.
+    pub(crate) fn add(&self, n: usize) {
+        self.series.fetch_add(n, Ordering::AcqRel);
+    }
+
     /// Returns `n` series to the budget.
     pub(crate) fn release(&self, n: usize) {
         self.series.fetch_sub(n, Ordering::AcqRel);

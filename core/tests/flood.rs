@@ -5,7 +5,7 @@
 mod common;
 
 use common::{Collector, CountingAllocator, allocations_in};
-use corral_core::{Counter, Desc, DynamicFamily, OverflowReason, Registry};
+use corral_core::{Counter, Desc, DynamicFamily, OverflowReason, Registry, RegistryConfig};
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
@@ -24,6 +24,11 @@ fn resident_bytes() -> Option<u64> {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "filling a 1,024-slot table to 1,000 series takes over ten minutes under miri; \
+              a_small_flood_keeps_the_same_promises checks the same at a size miri runs"
+)]
 fn a_million_distinct_values_into_a_thousand_slots() {
     REGISTRY
         .register(Desc::new("flood_total", "Flood"), &FAMILY)
@@ -83,4 +88,46 @@ fn a_million_distinct_values_into_a_thousand_slots() {
         )
         .unwrap();
     assert_eq!(rejected.as_int(), i128::from(VALUES - 1_000));
+}
+
+/// The same promises at a size miri can interpret: 200 distinct values into a 64-slot table
+/// capped at 48 series by its registry. No allocation, exactly the cap in series, the rest
+/// in the overflow series, every increment counted, the rejections in the self-metric.
+#[test]
+fn a_small_flood_keeps_the_same_promises() {
+    static SMALL: DynamicFamily<Counter, 1, 64> = DynamicFamily::new(["user_agent"]);
+    static SMALL_REGISTRY: Registry<1> =
+        Registry::with_config(RegistryConfig::DEFAULT.with_max_series_per_metric(48));
+    const SMALL_VALUES: u64 = 200;
+
+    SMALL_REGISTRY
+        .register(Desc::new("small_flood_total", "Flood"), &SMALL)
+        .unwrap();
+    let values: Vec<String> = (0..SMALL_VALUES).map(|i| format!("agent-{i:03}")).collect();
+    let (allocations, ()) = allocations_in(|| {
+        for value in &values {
+            SMALL.with_labels([value]).inc();
+        }
+    });
+
+    assert_eq!(allocations, 0, "the flood allocated");
+    assert_eq!(SMALL.len(), 48);
+    assert_eq!(SMALL_REGISTRY.total_series(), 48);
+    assert_eq!(SMALL.overflow().get(), SMALL_VALUES - 48);
+    let mut seen = Collector::default();
+    SMALL_REGISTRY.visit(&mut seen);
+    let series = seen.family("small_flood_total");
+    let total: i128 = series.iter().map(|s| s.value.as_int()).sum();
+    assert_eq!(total, i128::from(SMALL_VALUES));
+    assert_eq!(series.len(), 49, "48 series plus the overflow series");
+    let rejected = seen
+        .value(
+            "metrics_registry_series_overflow_total",
+            &[
+                ("metric", "small_flood_total"),
+                ("reason", OverflowReason::FamilyFull.as_str()),
+            ],
+        )
+        .unwrap();
+    assert_eq!(rejected.as_int(), i128::from(SMALL_VALUES - 48));
 }

@@ -42,6 +42,10 @@ fn check(text: &str) -> (bool, String) {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "runs promtool in a child process, which miri cannot; tests/golden.rs renders the same fixture in-process under miri"
+)]
 fn promtool_reports_nothing_on_every_feature() {
     let f = common::every_feature();
     let text = common::one_shot(f.registry, false, None);
@@ -71,6 +75,10 @@ fn promtool_reports_nothing_on_every_feature() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "runs promtool in a child process, which miri cannot; tests/golden.rs renders the same fixture in-process under miri"
+)]
 fn promtool_is_a_real_check() {
     // The same tool flags a broken exposition, so the test above can fail.
     let (ok, report) = check("# TYPE x counter\nx{a=\"unterminated} 1\n");

@@ -386,6 +386,10 @@ fn render(registry: &Registry<4>, mut renderer: Renderer) -> String {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "runs Python's prometheus_client in a child process, which miri cannot; tests/golden.rs renders the same encoders in-process under miri"
+)]
 fn text_format_parser_recovers_every_recorded_value() {
     for seed in [0x9e37_79b9_7f4a_7c15, 42] {
         let r = record(seed);
@@ -398,6 +402,10 @@ fn text_format_parser_recovers_every_recorded_value() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "runs Python's prometheus_client in a child process, which miri cannot; tests/golden.rs renders the same encoders in-process under miri"
+)]
 fn openmetrics_parser_recovers_every_recorded_value_and_exemplar() {
     for seed in [0x9e37_79b9_7f4a_7c15, 42] {
         let r = record(seed);
@@ -417,6 +425,10 @@ fn openmetrics_parser_recovers_every_recorded_value_and_exemplar() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "runs Python's prometheus_client in a child process, which miri cannot; tests/golden.rs renders the same encoders in-process under miri"
+)]
 fn the_comparison_can_fail() {
     // A value the parser recovers differently from what the expectation says is reported.
     let r = record(7);

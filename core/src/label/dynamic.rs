@@ -10,14 +10,21 @@
 //!
 //! ```text
 //!   EMPTY ──CAS (Acquire)──► WRITING(tag) ──store (Release)──► READY(tag)
+//!                                 │
+//!                                 └──store (Relaxed)──► DEAD   (no series could be reserved)
 //! ```
 //!
-//! Only the thread whose compare-and-swap moved a slot out of EMPTY writes its key; it
-//! publishes READY with `Release` after the last byte, and readers compare the key only
-//! after loading READY with `Acquire`. A reader that meets WRITING with its own tag may be
-//! racing an insert of the same label values, so it waits — a bounded spin, after which it
-//! gives up and records into the overflow series rather than risk spinning forever against
-//! a preempted writer (or the code an interrupt handler interrupted).
+//! Only the thread whose compare-and-swap moved a slot out of EMPTY reserves a series for
+//! it and writes its key; it publishes READY with `Release` after the last byte, and
+//! readers compare the key only after loading READY with `Acquire`. If the family or the
+//! registry's budget turns out to be spent, the slot becomes DEAD for good and lookups
+//! step over it. A reader that meets WRITING with its own tag may be racing an insert of
+//! the same label values, so it waits — a bounded spin, after which it gives up and
+//! records into the overflow series rather than risk spinning forever against a preempted
+//! writer (or the code an interrupt handler interrupted).
+//!
+//! `core/IMPLEMENTATION.md` (the `implementation` module of the crate docs) records every
+//! ordering here and why.
 
 use core::hash::{BuildHasher, Hasher};
 use core::ops::ControlFlow;
@@ -47,7 +54,13 @@ const DEFAULT_SEED: u64 = 0x636f_7272_616c_5f31;
 const EMPTY: u32 = 0;
 const WRITING: u32 = 1;
 const READY: u32 = 2;
+const DEAD: u32 = 3;
 const STATUS: u32 = 0b11;
+
+/// The top bit of `len`: set, once, when the family is registered.
+const ATTACHED: usize = !(usize::MAX >> 1);
+/// The series count in `len`.
+const COUNT: usize = usize::MAX >> 1;
 
 /// How many times a reader re-checks a slot another thread is writing before giving up.
 #[cfg(not(corral_loom))]
@@ -140,7 +153,10 @@ pub struct DynamicFamily<
     hasher: S,
     slots: [CachePadded<Slot<M, KEY_BYTES>>; SERIES],
     overflow: CachePadded<M>,
-    /// Slots claimed so far.
+    /// Series reserved so far in the low bits, and the [`ATTACHED`] flag in the top bit
+    /// once the family is registered: an insert whose reservation saw the flag takes its
+    /// own share of the registry's series budget; registration counts every reservation
+    /// made before the flag.
     len: AtomicUsize,
     /// The longest probe distance any insert has used: a key that exists is never further
     /// from its home slot, which lets a lookup in a full table stop early.
@@ -184,7 +200,7 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
 
     /// Series created so far (the overflow series not counted).
     pub fn len(&self) -> usize {
-        self.len.load(Ordering::Relaxed)
+        self.len.load(Ordering::Relaxed) & COUNT
     }
 
     /// Whether no series was created yet.
@@ -311,11 +327,14 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
                         }
                         state = slot.wait_ready()?;
                     }
-                    _ => match self.insert(slot, tag, values, distance)? {
+                    EMPTY => match self.insert(slot, tag, values, distance)? {
                         None => return Ok(&slot.metric),
                         // Another thread claimed the slot first: look at it again.
                         Some(actual) => state = actual,
                     },
+                    // DEAD: claimed by an insert that could not reserve a series; never
+                    // holds a key.
+                    _ => break,
                 }
             }
             distance += 1;
@@ -324,21 +343,59 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
                     capacity: self.config_limits().1,
                 });
             }
-            if distance > self.max_probe.load(Ordering::Acquire) {
-                // No stored key is this far from its home slot. If nothing can be inserted
-                // any more, the values have no series and never will: stop here instead of
+            if distance > self.max_probe.load(Ordering::Acquire)
+                && let Err(error) = self.check_insertable()
+                // The family looks full. The insert that filled it raised `max_probe`
+                // before reserving, and its reservation is now visible, so a second read
+                // sees how far out that insert placed its key.
+                && distance > self.max_probe.load(Ordering::Acquire)
+            {
+                // No key is this far from its home slot, and none can be inserted any
+                // more: the values have no series and never will. Stop here instead of
                 // scanning the rest of a full table.
-                self.check_insertable()?;
+                return Err(error);
             }
             index = (index + 1) & mask;
         }
+    }
+
+    /// Reserves one series in the family and, once it is registered, in the registry's
+    /// budget; the reason if either is spent.
+    fn reserve(&self) -> Result<(), LabelError> {
+        let (_, mut cap, mut limits) = self.config_limits();
+        // Registration may happen at any moment; `ATTACHED` in the reservation says which
+        // side of it this insert is on. Seeing the flag also makes the registry's limits
+        // visible (they were stored before the flag was set).
+        let claimed = self
+            .len
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
+                if word & ATTACHED != 0 && limits.is_none() {
+                    (_, cap, limits) = self.config_limits();
+                }
+                (word & COUNT < cap).then_some(word + 1)
+            });
+        let Ok(before) = claimed else {
+            return Err(LabelError::FamilyFull { capacity: cap });
+        };
+        // Before registration the series is not budgeted here: registration counts it.
+        if let Some(limits) = limits.filter(|_| before & ATTACHED != 0)
+            && !limits.try_reserve(1)
+        {
+            // The flag was set when this reservation was made, so registration did not
+            // count it: giving it back touches only the family's count.
+            self.len.fetch_sub(1, Ordering::AcqRel);
+            return Err(LabelError::SeriesBudgetExhausted {
+                max: limits.config().max_total_series,
+            });
+        }
+        Ok(())
     }
 
     /// Whether a new series could still be created; the reason if not.
     #[cold]
     fn check_insertable(&self) -> Result<(), LabelError> {
         let (_, cap, limits) = self.config_limits();
-        if self.len.load(Ordering::Acquire) >= cap {
+        if self.len.load(Ordering::Acquire) & COUNT >= cap {
             return Err(LabelError::FamilyFull { capacity: cap });
         }
         if let Some(limits) = limits
@@ -361,7 +418,7 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
         values: &[&str; LABELS],
         distance: usize,
     ) -> Result<Option<u32>, LabelError> {
-        let (max_len, cap, limits) = self.config_limits();
+        let (max_len, _, _) = self.config_limits();
         for (value, label) in values.iter().zip(self.names) {
             if value.len() > max_len {
                 return Err(LabelError::ValueTooLong {
@@ -382,35 +439,33 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
             }
         }
 
-        // Raise `max_probe` before anything else can observe this insert, so that a
-        // lookup that sees the table full also sees how far keys may be from home.
+        // Cheap refusal first, so that a full family claims no slot it cannot keep.
+        if let Err(error) = self.check_insertable() {
+            // Perhaps what filled the family was an insert into this very slot, claimed
+            // since it was seen EMPTY (maybe for these same values). The claim comes before
+            // the reservation just seen, so a second look at the slot sees it.
+            let state = slot.state.load(Ordering::Acquire);
+            if state & STATUS != EMPTY {
+                return Ok(Some(state));
+            }
+            return Err(error);
+        }
+        // Raise `max_probe` before the slot can be seen claimed, so that a lookup that sees
+        // this insert's reservation (the table full) also sees how far from home it is.
         self.max_probe.fetch_max(distance, Ordering::AcqRel);
-        let claimed_len = self
-            .len
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < cap).then_some(n + 1)
-            });
-        if claimed_len.is_err() {
-            return Err(LabelError::FamilyFull { capacity: cap });
-        }
-        if let Some(limits) = limits
-            && !limits.try_reserve(1)
-        {
-            self.len.fetch_sub(1, Ordering::AcqRel);
-            return Err(LabelError::SeriesBudgetExhausted {
-                max: limits.config().max_total_series,
-            });
-        }
-
+        // Claim the slot before reserving a series for it: a thread that loses the claim
+        // has reserved nothing, so a race for one key never makes the family look full.
         if let Err(actual) =
             slot.state
                 .compare_exchange(EMPTY, tag | WRITING, Ordering::Acquire, Ordering::Acquire)
         {
-            self.len.fetch_sub(1, Ordering::AcqRel);
-            if let Some(limits) = limits {
-                limits.release(1);
-            }
             return Ok(Some(actual));
+        }
+        if let Err(error) = self.reserve() {
+            // The slot can never hold a series now (the family or the budget is spent):
+            // retire it. It holds no key, so there is nothing to publish.
+            slot.state.store(tag | DEAD, Ordering::Relaxed);
+            return Err(error);
         }
 
         slot.key.with_mut(|key| {
@@ -517,16 +572,21 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
     }
 
     fn attach(&self, limits: &'static Limits) -> Result<(), Reason> {
-        let limits = core::ptr::from_ref(limits).cast_mut();
+        let pointer = core::ptr::from_ref(limits).cast_mut();
         self.limits
             .compare_exchange(
                 core::ptr::null_mut(),
-                limits,
+                pointer,
                 Ordering::AcqRel,
                 Ordering::Acquire,
             )
-            .map(drop)
-            .map_err(|_| Reason::AlreadyRegistered)
+            .map_err(|_| Reason::AlreadyRegistered)?;
+        // Series created before registration exist already: count them now, even past the
+        // budget (which then admits no new series). Every later reservation sees the flag
+        // and budgets itself, so each series is counted exactly once.
+        let before = self.len.fetch_or(ATTACHED, Ordering::AcqRel);
+        limits.add(before & COUNT);
+        Ok(())
     }
 
     fn overflow_counts(&self) -> OverflowCounts {
