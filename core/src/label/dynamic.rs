@@ -261,8 +261,26 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
         self.overflow.handle(&self.config)
     }
 
-    #[inline]
-    fn hash(&self, values: &[&str; LABELS]) -> u64 {
+    /// Finds or creates the series for `values`. Short keys (the usual case) are encoded
+    /// once, then hashed and compared as one fixed-size buffer; longer ones value by value.
+    #[inline(always)]
+    fn lookup(&self, values: &[&str; LABELS]) -> Result<&M, LabelError> {
+        let mut short = [0; encoded::SHORT];
+        if KEY_BYTES >= encoded::SHORT && encoded::short_key(values, &mut short).is_some() {
+            let mut hasher = self.hasher.build_hasher();
+            // The buffer's length is fixed, so two 16-byte words say everything about it.
+            for word in short.chunks_exact(16) {
+                hasher.write_u128(u128::from_le_bytes(word.try_into().unwrap_or_default()));
+            }
+            let hash = hasher.finish();
+            return self.find(values, hash, |key| encoded::short_matches(key, &short));
+        }
+        self.lookup_long(values)
+    }
+
+    /// [`lookup`](Self::lookup) for keys that do not fit the short path; out of line.
+    #[inline(never)]
+    fn lookup_long(&self, values: &[&str; LABELS]) -> Result<&M, LabelError> {
         let mut hasher = self.hasher.build_hasher();
         // No separator between values: a hasher's `write` mixes in each value's length
         // (foldhash and ahash both do), and two label sets that still hash alike are told
@@ -270,23 +288,29 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
         for value in values {
             hasher.write(value.as_bytes());
         }
-        hasher.finish()
+        let hash = hasher.finish();
+        self.find(values, hash, |key| encoded::matches(key, values))
     }
 
-    /// The fast path, inlined into callers: the series sits in its home slot.
+    /// The fast path, inlined into callers: the series sits in its home slot. `matches`
+    /// tells whether a stored key holds `values`.
     #[inline(always)]
-    fn lookup(&self, values: &[&str; LABELS]) -> Result<&M, LabelError> {
-        let hash = self.hash(values);
+    fn find(
+        &self,
+        values: &[&str; LABELS],
+        hash: u64,
+        matches: impl Fn(&[u8; KEY_BYTES]) -> bool,
+    ) -> Result<&M, LabelError> {
         let tag = ((hash >> 32) as u32) & !STATUS;
         let home = hash as usize & (SERIES - 1);
         let slot = &self.slots[home];
         let state = slot.state.load(Ordering::Acquire);
-        if state == tag | READY && slot.with_key(|key| encoded::matches(key, values)) {
+        if state == tag | READY && slot.with_key(&matches) {
             return Ok(&slot.metric);
         }
         // A READY home slot holds another series for good: probing starts at the next one.
         let skip = usize::from(state & STATUS == READY);
-        self.probe(values, tag, (home + skip) & (SERIES - 1), skip)
+        self.probe(values, &matches, tag, (home + skip) & (SERIES - 1), skip)
     }
 
     /// Everything else: probing past the home slot, waiting out a concurrent insert,
@@ -295,6 +319,7 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
     fn probe(
         &self,
         values: &[&str; LABELS],
+        matches: &impl Fn(&[u8; KEY_BYTES]) -> bool,
         tag: u32,
         start: usize,
         start_distance: usize,
@@ -314,9 +339,7 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
             loop {
                 match state & STATUS {
                     READY => {
-                        if state & !STATUS == tag
-                            && slot.with_key(|key| encoded::matches(key, values))
-                        {
+                        if state & !STATUS == tag && slot.with_key(matches) {
                             return Ok(&slot.metric);
                         }
                         break;
