@@ -273,10 +273,8 @@ pub fn overflowed_total(family: &dyn Collect) -> u64 {
 }
 
 /// A [`BuildHasher`](core::hash::BuildHasher) whose hashes the model chooses: a key's hash
-/// is decided by the first letter among the bytes hashed, which is the first byte of its
-/// first label value when that is a letter (a short key's hashed buffer starts with a
-/// header of value lengths, never letters). So a model can make keys share a home slot,
-/// share a tag, or differ in both, without depending on a real hash function.
+/// is decided by the first byte of its first label value, so a model can make keys share a
+/// home slot, share a tag, or differ in both, without depending on a real hash function.
 ///
 /// | first byte | home slot (low bits) | tag |
 /// | --- | --- | --- |
@@ -305,7 +303,7 @@ impl core::hash::BuildHasher for ScriptedHash {
 impl core::hash::Hasher for ScriptedHasher {
     fn write(&mut self, bytes: &[u8]) {
         if self.first.is_none() {
-            self.first = bytes.iter().copied().find(u8::is_ascii_alphabetic);
+            self.first = bytes.first().copied();
         }
     }
 

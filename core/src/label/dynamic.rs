@@ -261,26 +261,8 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
         self.overflow.handle(&self.config)
     }
 
-    /// Finds or creates the series for `values`. Short keys (the usual case) are encoded
-    /// once, then hashed and compared as one fixed-size buffer; longer ones value by value.
-    #[inline(always)]
-    fn lookup(&self, values: &[&str; LABELS]) -> Result<&M, LabelError> {
-        let mut short = [0; encoded::SHORT];
-        if KEY_BYTES >= encoded::SHORT && encoded::short_key(values, &mut short).is_some() {
-            let mut hasher = self.hasher.build_hasher();
-            // The buffer's length is fixed, so two 16-byte words say everything about it.
-            for word in short.chunks_exact(16) {
-                hasher.write_u128(u128::from_le_bytes(word.try_into().unwrap_or_default()));
-            }
-            let hash = hasher.finish();
-            return self.find(values, hash, |key| encoded::short_matches(key, &short));
-        }
-        self.lookup_long(values)
-    }
-
-    /// [`lookup`](Self::lookup) for keys that do not fit the short path; out of line.
-    #[inline(never)]
-    fn lookup_long(&self, values: &[&str; LABELS]) -> Result<&M, LabelError> {
+    #[inline]
+    fn hash(&self, values: &[&str; LABELS]) -> u64 {
         let mut hasher = self.hasher.build_hasher();
         // No separator between values: a hasher's `write` mixes in each value's length
         // (foldhash and ahash both do), and two label sets that still hash alike are told
@@ -288,29 +270,33 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
         for value in values {
             hasher.write(value.as_bytes());
         }
-        let hash = hasher.finish();
-        self.find(values, hash, |key| encoded::matches(key, values))
+        hasher.finish()
     }
 
-    /// The fast path, inlined into callers: the series sits in its home slot. `matches`
-    /// tells whether a stored key holds `values`.
+    /// The fast path, inlined into callers: the series sits in its home slot.
     #[inline(always)]
-    fn find(
-        &self,
-        values: &[&str; LABELS],
-        hash: u64,
-        matches: impl Fn(&[u8; KEY_BYTES]) -> bool,
-    ) -> Result<&M, LabelError> {
+    fn lookup(&self, values: &[&str; LABELS]) -> Result<&M, LabelError> {
+        let hash = self.hash(values);
         let tag = ((hash >> 32) as u32) & !STATUS;
         let home = hash as usize & (SERIES - 1);
         let slot = &self.slots[home];
         let state = slot.state.load(Ordering::Acquire);
-        if state == tag | READY && slot.with_key(&matches) {
+        if state == tag | READY && slot.with_key(|key| encoded::matches(key, values)) {
             return Ok(&slot.metric);
         }
-        // A READY home slot holds another series for good: probing starts at the next one.
-        let skip = usize::from(state & STATUS == READY);
-        self.probe(values, &matches, tag, (home + skip) & (SERIES - 1), skip)
+        if state & STATUS != READY {
+            return self.probe(values, tag, home, 0);
+        }
+        // The home slot holds another series for good. Most keys that are not at home are
+        // in the next slot, so that one is checked here too before the full probe.
+        let next = (home + 1) & (SERIES - 1);
+        let slot = &self.slots[next];
+        let state = slot.state.load(Ordering::Acquire);
+        if SERIES > 1 && state == tag | READY && slot.with_key(|key| encoded::matches(key, values))
+        {
+            return Ok(&slot.metric);
+        }
+        self.probe(values, tag, next, 1)
     }
 
     /// Everything else: probing past the home slot, waiting out a concurrent insert,
@@ -319,7 +305,6 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
     fn probe(
         &self,
         values: &[&str; LABELS],
-        matches: &impl Fn(&[u8; KEY_BYTES]) -> bool,
         tag: u32,
         start: usize,
         start_distance: usize,
@@ -339,7 +324,9 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
             loop {
                 match state & STATUS {
                     READY => {
-                        if state & !STATUS == tag && slot.with_key(matches) {
+                        if state & !STATUS == tag
+                            && slot.with_key(|key| encoded::matches(key, values))
+                        {
                             return Ok(&slot.metric);
                         }
                         break;

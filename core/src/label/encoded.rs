@@ -107,75 +107,6 @@ pub(crate) fn matches<const KEY_BYTES: usize, const LABELS: usize>(
     true
 }
 
-/// Keys whose encoded form fits in this many bytes take the short path: the lookup encodes
-/// them once, zero-padded to exactly `SHORT` bytes, hashes that buffer in one piece and
-/// compares it with a stored key's first `SHORT` bytes as one fixed-size comparison (two
-/// 16-byte vector compares on x86_64), with no per-value length branches.
-///
-/// A stored key's bytes past its encoded length are zero (the buffer starts zeroed and is
-/// written once), so a stored key equals a short key exactly when its first `SHORT` bytes
-/// do. Two label values of up to 14 bytes each fit.
-pub(crate) const SHORT: usize = 32;
-
-/// Writes `values`, encoded, into the zeroed `out`; `None` if they do not fit in [`SHORT`]
-/// bytes (leaving `out` unusable).
-#[inline(always)]
-pub(crate) fn short_key<const LABELS: usize>(
-    values: &[&str; LABELS],
-    out: &mut [u8; SHORT],
-) -> Option<()> {
-    let mut at = header_len(LABELS);
-    for (i, value) in values.iter().enumerate() {
-        let bytes = value.as_bytes();
-        let end = at + bytes.len();
-        // `end <= SHORT` also bounds the length by a `u16`.
-        copy_short(out.get_mut(at..end)?, bytes);
-        out.get_mut(2 * i..2 * i + 2)?
-            .copy_from_slice(&(bytes.len() as u16).to_le_bytes());
-        at = end;
-    }
-    Some(())
-}
-
-/// Copies `src` into `dest` (of the same length, at most [`SHORT`]) with at most two
-/// fixed-size copies that overlap in the middle, instead of a call to `memcpy`.
-#[inline(always)]
-fn copy_short(dest: &mut [u8], src: &[u8]) {
-    #[inline(always)]
-    fn two<const N: usize>(dest: &mut [u8], src: &[u8]) {
-        if let (Some(d), Some(s)) = (dest.first_chunk_mut::<N>(), src.first_chunk::<N>()) {
-            *d = *s;
-        }
-        if let (Some(d), Some(s)) = (dest.last_chunk_mut::<N>(), src.last_chunk::<N>()) {
-            *d = *s;
-        }
-    }
-    let len = src.len();
-    match len {
-        0 => {}
-        // First, middle and last byte cover every byte of a one- to three-byte value.
-        1..=3 => {
-            if let (Some(d), Some(s)) = (dest.get_mut(..len), src.get(..len)) {
-                d[0] = s[0];
-                d[len / 2] = s[len / 2];
-                d[len - 1] = s[len - 1];
-            }
-        }
-        4..=7 => two::<4>(dest, src),
-        8..=15 => two::<8>(dest, src),
-        _ => two::<16>(dest, src),
-    }
-}
-
-/// Whether the stored key holds exactly the values `short` was built from.
-#[inline(always)]
-pub(crate) fn short_matches<const KEY_BYTES: usize>(
-    stored: &[u8; KEY_BYTES],
-    short: &[u8; SHORT],
-) -> bool {
-    stored.first_chunk::<SHORT>() == Some(short)
-}
-
 /// The label values of one stored key, decoded lazily.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct EncodedValues<'a> {
@@ -256,46 +187,6 @@ mod tests {
             &buf,
             &["GE", "T", long.as_str(), "é\"\\\n", "abcdefghij", "abcde"]
         ));
-    }
-
-    fn short(values: &[&str; 2]) -> Option<[u8; SHORT]> {
-        let mut out = [0; SHORT];
-        short_key(values, &mut out).map(|()| out)
-    }
-
-    #[test]
-    fn short_keys_are_the_stored_encoding_zero_padded() {
-        let cases: &[[&str; 2]] = &[
-            ["GET", "200"],
-            ["", ""],
-            ["feedback-events", "3"],
-            ["é\"\\\n", "x"],
-            ["abcdefghijklmn", "opqrstuvwxyz01"],
-        ];
-        for values in cases {
-            let short = short(values).expect("fits");
-            let mut stored = [0u8; 112];
-            assert!(encode(values, &mut stored));
-            assert_eq!(&stored[..SHORT], &short, "{values:?}");
-            assert!(stored[SHORT..].iter().all(|&b| b == 0));
-            assert!(short_matches(&stored, &short));
-            assert!(matches(&stored, values));
-        }
-        // A byte moved from one value to the next changes the header.
-        let a = short(&["GE", "T"]).unwrap();
-        let b = short(&["G", "ET"]).unwrap();
-        assert_ne!(a, b);
-        // One byte over: 4 header bytes + 29 value bytes.
-        assert!(short(&["abcdefghijklmn", "opqrstuvwxyz012"]).is_none());
-        // A stored key longer than SHORT never matches a short key.
-        let long = ["abcdefghijklmnopqrstuvwxyz", "0123456789"];
-        let mut stored = [0u8; 112];
-        assert!(encode(&long, &mut stored));
-        for values in cases {
-            assert!(!short_matches(&stored, &short(values).unwrap()));
-        }
-        // A key buffer shorter than SHORT holds no short key.
-        assert!(!short_matches(&[0u8; 16], &[0u8; SHORT]));
     }
 
     #[test]
