@@ -402,7 +402,90 @@ pub(crate) struct Out<'s, S: Sink + ?Sized> {
 pub(crate) struct Writer<'s, S: Sink + ?Sized> {
     pub(crate) out: Out<'s, S>,
     template: Template,
+    buckets: BucketLabels,
     pub(crate) failed: FamilyName,
+}
+
+/// Bytes of a histogram series' rendered line start, `name_bucket{a="x",b="y",`, on the
+/// fast path ([`Writer::fast_histogram`]).
+const PREFIX: usize = 128;
+/// Buckets a [`BucketLabels`] covers.
+const BUCKET_LABELS: usize = 32;
+
+/// `le="<bound>"} ` for each bucket (`+Inf` last) of the last histogram bounds seen,
+/// rendered once for all the series that share them.
+struct BucketLabels {
+    /// The bounds it was rendered for, as bits (`count - 1` of them).
+    bounds: [u64; BUCKET_LABELS],
+    bytes: [u8; 384],
+    /// Fragment `i` is `bytes[ends[i - 1]..ends[i]]` (from 0 for the first).
+    ends: [u16; BUCKET_LABELS],
+    /// Buckets rendered, `+Inf` included; 0 when none are.
+    count: usize,
+}
+
+impl BucketLabels {
+    const EMPTY: BucketLabels = BucketLabels {
+        bounds: [0; BUCKET_LABELS],
+        bytes: [0; 384],
+        ends: [0; BUCKET_LABELS],
+        count: 0,
+    };
+
+    /// Whether it holds the fragments for `bounds`, rendering them if it can.
+    fn ready(&mut self, bounds: &[f64]) -> bool {
+        let same = self.count == bounds.len() + 1
+            && self
+                .bounds
+                .iter()
+                .zip(bounds)
+                .all(|(a, b)| *a == b.to_bits());
+        same || self.build(bounds)
+    }
+
+    #[cold]
+    fn build(&mut self, bounds: &[f64]) -> bool {
+        self.count = 0;
+        if bounds.len() >= BUCKET_LABELS {
+            return false;
+        }
+        let mut room = Room {
+            rest: &mut self.bytes,
+        };
+        for (i, le) in bounds
+            .iter()
+            .copied()
+            .chain(core::iter::once(f64::INFINITY))
+            .enumerate()
+        {
+            let fits = room.put(b"le=\"").is_some()
+                && room.f64(le).is_some()
+                && room.put(b"\"} ").is_some();
+            if !fits {
+                return false;
+            }
+            if let Some(end) = self.ends.get_mut(i) {
+                *end = (384 - room.rest.len()) as u16;
+            }
+            if let Some(slot) = self.bounds.get_mut(i) {
+                *slot = le.to_bits();
+            }
+        }
+        self.count = bounds.len() + 1;
+        true
+    }
+
+    #[inline(always)]
+    fn fragment(&self, i: usize) -> Option<&[u8]> {
+        if i >= self.count {
+            return None;
+        }
+        let start = match i.checked_sub(1) {
+            Some(before) => usize::from(*self.ends.get(before)?),
+            None => 0,
+        };
+        self.bytes.get(start..usize::from(*self.ends.get(i)?))
+    }
 }
 
 impl<'s, S: Sink + ?Sized> Writer<'s, S> {
@@ -415,6 +498,7 @@ impl<'s, S: Sink + ?Sized> Writer<'s, S> {
                 flushes: 0,
             },
             template: Template::EMPTY,
+            buckets: BucketLabels::EMPTY,
             failed: FamilyName::EMPTY,
         }
     }
@@ -516,6 +600,25 @@ impl<S: Sink + ?Sized> Out<'_, S> {
             self.len = 0;
             self.flushes = self.flushes.wrapping_add(1);
         }
+    }
+
+    /// The free part of the scratch buffer, at least `need` bytes of it (flushing the
+    /// gathered bytes first if it is shorter); `need` is at most [`SCRATCH`].
+    #[inline(always)]
+    fn room(&mut self, need: usize) -> Result<Room<'_>, Full> {
+        if SCRATCH - self.len < need {
+            self.flush()?;
+        }
+        Ok(Room {
+            rest: self.scratch.get_mut(self.len..).unwrap_or_default(),
+        })
+    }
+
+    /// Counts the bytes written into a [`Room`] from [`room`](Self::room), which had
+    /// `left` bytes left.
+    #[inline(always)]
+    fn commit(&mut self, left: usize) {
+        self.len = SCRATCH - left;
     }
 
     /// Appends a copy of `range`, an earlier part of the scratch buffer; `false` (writing
@@ -923,6 +1026,12 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
         h: &HistogramValue<'_>,
         created: Option<u64>,
     ) -> Result<(), Full> {
+        if !(OPENMETRICS && h.has_exemplars()) && self.fast_histogram(name, labels, h)? {
+            if OPENMETRICS {
+                self.created(name, labels, created)?;
+            }
+            return Ok(());
+        }
         // The series' labels are escaped once, as `a="x",b="y",`, and copied into
         // the following lines while that text is still in the scratch buffer.
         let mut block = None;
@@ -962,6 +1071,85 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
             self.created(name, labels, created)?;
         }
         Ok(())
+    }
+
+    /// A histogram series' lines without exemplars, when its line start
+    /// (`name_bucket{a="x",b="y",`) needs no escaping and fits [`PREFIX`] bytes: that start
+    /// is rendered once and each line is written whole into the scratch buffer. `false`,
+    /// having written nothing, when this does not apply.
+    #[inline(never)]
+    fn fast_histogram(
+        &mut self,
+        name: &str,
+        labels: &SeriesLabels<'_>,
+        h: &HistogramValue<'_>,
+    ) -> Result<bool, Full> {
+        const BUCKET: &[u8] = b"_bucket{";
+        let mut prefix = [0u8; PREFIX];
+        let mut room = Room { rest: &mut prefix };
+        let built = room.put(name.as_bytes()).is_some()
+            && room.put(BUCKET).is_some()
+            && labels
+                .try_for_each_raw(|label, value| {
+                    room.put(label.as_bytes())
+                        .and_then(|()| room.put(b"=\""))
+                        .and_then(|()| room.clean_value(value))
+                        .and_then(|()| room.put(b"\","))
+                        .ok_or(())
+                })
+                .is_ok();
+        if !built {
+            return Ok(false);
+        }
+        let len = PREFIX - room.rest.len();
+        let prefix = prefix.get(..len).unwrap_or_default();
+        // `a="x",b="y",`
+        let pairs = prefix.get(name.len() + BUCKET.len()..).unwrap_or_default();
+        let cached = self.buckets.ready(h.bounds());
+        for (index, (le, count)) in h.cumulative().enumerate() {
+            let mut room = self.out.room(LINE_ROOM)?;
+            // The room holds LINE_ROOM bytes, more than any of these lines (the prefix is
+            // at most PREFIX bytes): none fails. Were one to, the series is refused whole.
+            let line = room.put(prefix).and_then(|()| {
+                match self.buckets.fragment(index).filter(|_| cached) {
+                    Some(fragment) => room.put(fragment)?,
+                    None => {
+                        room.put(b"le=\"")?;
+                        room.f64(le)?;
+                        room.put(b"\"} ")?;
+                    }
+                }
+                room.u64(count)?;
+                room.put(b"\n")
+            });
+            let left = room.rest.len();
+            line.ok_or(Full)?;
+            self.out.commit(left);
+        }
+        for (suffix, value) in [
+            (&b"_sum"[..], Sample::F64(h.sum())),
+            (&b"_count"[..], Sample::U64(h.count())),
+        ] {
+            let mut room = self.out.room(LINE_ROOM)?;
+            let line = room
+                .put(name.as_bytes())
+                .and_then(|()| room.put(suffix))
+                .and_then(|()| match pairs.split_last() {
+                    // Without its trailing comma.
+                    Some((_, pairs)) => {
+                        room.put(b"{")?;
+                        room.put(pairs)?;
+                        room.put(b"} ")
+                    }
+                    None => room.put(b" "),
+                })
+                .and_then(|()| room.sample(value))
+                .and_then(|()| room.put(b"\n"));
+            let left = room.rest.len();
+            line.ok_or(Full)?;
+            self.out.commit(left);
+        }
+        Ok(true)
     }
 
     /// Every line of a summary series.
