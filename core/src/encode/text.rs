@@ -124,9 +124,13 @@ fn copy_short(dst: &mut [u8], src: &[u8]) {
     }
 }
 
-/// Free room the scratch buffer keeps at the start of a series, so that a typical sample
-/// line goes in whole on the fast path ([`Writer::fast_line`]).
-const LINE_ROOM: usize = 256;
+/// Free room the scratch buffer keeps at the start of a single-line series, so that a
+/// typical sample line goes in whole on the fast path ([`Writer::fast_line`]); a longer
+/// one that does not fit what is left takes the general path.
+const LINE_ROOM: usize = 128;
+/// Free room for each line of a histogram on its fast path ([`Writer::fast_histogram`]):
+/// more than the longest such line.
+const HISTOGRAM_LINE_ROOM: usize = 256;
 
 /// The free part of the scratch buffer while one line is written into it on the fast path:
 /// the position lives in this slice (a register), not in [`Out`], and nothing counts until
@@ -1107,8 +1111,8 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
         let pairs = prefix.get(name.len() + BUCKET.len()..).unwrap_or_default();
         let cached = self.buckets.ready(h.bounds());
         for (index, (le, count)) in h.cumulative().enumerate() {
-            let mut room = self.out.room(LINE_ROOM)?;
-            // The room holds LINE_ROOM bytes, more than any of these lines (the prefix is
+            let mut room = self.out.room(HISTOGRAM_LINE_ROOM)?;
+            // The room holds HISTOGRAM_LINE_ROOM bytes, more than any of these lines (the prefix is
             // at most PREFIX bytes): none fails. Were one to, the series is refused whole.
             let line = room.put(prefix).and_then(|()| {
                 match self.buckets.fragment(index).filter(|_| cached) {
@@ -1130,7 +1134,7 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
             (&b"_sum"[..], Sample::F64(h.sum())),
             (&b"_count"[..], Sample::U64(h.count())),
         ] {
-            let mut room = self.out.room(LINE_ROOM)?;
+            let mut room = self.out.room(HISTOGRAM_LINE_ROOM)?;
             let line = room
                 .put(name.as_bytes())
                 .and_then(|()| room.put(suffix))
