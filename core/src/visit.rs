@@ -207,6 +207,11 @@ impl<'a> HistogramValue<'a> {
         self
     }
 
+    /// Whether any bucket has an exemplar.
+    pub(crate) fn has_exemplars(&self) -> bool {
+        self.exemplars.iter().any(Option::is_some)
+    }
+
     /// The exemplar of bucket `index` (in [`counts`](Self::counts) order), if any.
     pub fn exemplar(&self, index: usize) -> Option<ExemplarValue<'a>> {
         self.exemplars.get(index).copied().flatten()

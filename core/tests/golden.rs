@@ -299,3 +299,84 @@ fn empty_help_writes_no_help_line() {
     encode::openmetrics(&REGISTRY, &mut sink).unwrap();
     assert_eq!(sink.as_str(), "# TYPE depth gauge\ndepth -3\n# EOF\n");
 }
+
+/// Labelled histogram series (the encoders' per-series fast path, and the general path
+/// for a label value that needs escaping and for the overflow series): exact lines in
+/// both formats, and chunks of many sizes that concatenate to the one-shot output.
+#[test]
+fn labelled_histograms_exact_lines_and_chunks() {
+    use corral_core::HistogramCells;
+    let registry: &'static Registry<16> = Box::leak(Box::new(Registry::with_config(
+        RegistryConfig::DEFAULT.with_self_metrics(false),
+    )));
+    let latency: &'static DynamicFamily<HistogramCells<4>, 2, 2> = Box::leak(Box::new(
+        DynamicFamily::histogram(["route", "code"], &[0.5, 1.0, 2.5]),
+    ));
+    registry
+        .register(Desc::new("latency_seconds", "Latency"), latency)
+        .unwrap();
+    let plain = latency.with_labels(["/a", "200"]);
+    plain.observe(0.25);
+    plain.observe(2.0);
+    latency.with_labels(["/q\"x\\y", "500"]).observe(1.0);
+    // The family's table is full: the overflow series.
+    latency.with_labels(["/c", "200"]).observe(7.0);
+
+    let series = [
+        concat!(
+            "latency_seconds_bucket{route=\"/a\",code=\"200\",le=\"0.5\"} 1\n",
+            "latency_seconds_bucket{route=\"/a\",code=\"200\",le=\"1.0\"} 1\n",
+            "latency_seconds_bucket{route=\"/a\",code=\"200\",le=\"2.5\"} 2\n",
+            "latency_seconds_bucket{route=\"/a\",code=\"200\",le=\"+Inf\"} 2\n",
+            "latency_seconds_sum{route=\"/a\",code=\"200\"} 2.25\n",
+            "latency_seconds_count{route=\"/a\",code=\"200\"} 2\n",
+        ),
+        concat!(
+            "latency_seconds_bucket{route=\"/q\\\"x\\\\y\",code=\"500\",le=\"0.5\"} 0\n",
+            "latency_seconds_bucket{route=\"/q\\\"x\\\\y\",code=\"500\",le=\"1.0\"} 1\n",
+            "latency_seconds_bucket{route=\"/q\\\"x\\\\y\",code=\"500\",le=\"2.5\"} 1\n",
+            "latency_seconds_bucket{route=\"/q\\\"x\\\\y\",code=\"500\",le=\"+Inf\"} 1\n",
+            "latency_seconds_sum{route=\"/q\\\"x\\\\y\",code=\"500\"} 1.0\n",
+            "latency_seconds_count{route=\"/q\\\"x\\\\y\",code=\"500\"} 1\n",
+        ),
+        concat!(
+            "latency_seconds_bucket{otel_metric_overflow=\"true\",le=\"0.5\"} 0\n",
+            "latency_seconds_bucket{otel_metric_overflow=\"true\",le=\"1.0\"} 0\n",
+            "latency_seconds_bucket{otel_metric_overflow=\"true\",le=\"2.5\"} 0\n",
+            "latency_seconds_bucket{otel_metric_overflow=\"true\",le=\"+Inf\"} 1\n",
+            "latency_seconds_sum{otel_metric_overflow=\"true\"} 7.0\n",
+            "latency_seconds_count{otel_metric_overflow=\"true\"} 1\n",
+        ),
+    ];
+    for (openmetrics, head, tail) in [
+        (
+            false,
+            "# HELP latency_seconds Latency\n# TYPE latency_seconds histogram\n",
+            "",
+        ),
+        (
+            true,
+            "# TYPE latency_seconds histogram\n# HELP latency_seconds Latency\n",
+            "# EOF\n",
+        ),
+    ] {
+        let text = common::one_shot(registry, openmetrics, None);
+        // Series come in table order, which the hash decides: each series' lines must be
+        // there, contiguous, and nothing else.
+        assert!(text.starts_with(head), "{text}");
+        assert!(text.ends_with(tail), "{text}");
+        for lines in series {
+            assert!(text.contains(lines), "{lines} not in\n{text}");
+        }
+        assert_eq!(
+            text.len(),
+            head.len() + tail.len() + series.iter().map(|s| s.len()).sum::<usize>(),
+            "{text}"
+        );
+        let largest = series.iter().map(|s| s.len()).max().unwrap_or(0);
+        for size in largest..largest + if cfg!(miri) { 20 } else { 400 } {
+            let (chunked, _) = common::chunked(registry, openmetrics, size).unwrap();
+            assert_eq!(chunked, text, "size {size}");
+        }
+    }
+}

@@ -61,6 +61,76 @@ impl NumBuf {
     }
 }
 
+/// Eight decimal digits of `v` (below 100,000,000), most significant first, one per byte of
+/// the little-endian result (values 0 to 9, not yet ASCII; leading zeros included).
+///
+/// Four lanes at a time: the two halves of `v` (4 digits each) split into pairs of digits,
+/// then into digits, with multiply-and-shift divisions that are exact in these ranges.
+#[inline(always)]
+fn digits8(v: u32) -> u64 {
+    let merged = u64::from(v / 10_000) | (u64::from(v % 10_000) << 32);
+    // Each 32-bit lane (below 10,000) divided by 100: x * 10486 >> 20 is exact below 10^4.
+    let hundreds_hi = ((merged * 10_486) >> 20) & ((0x7f << 32) | 0x7f);
+    let hundreds_lo = merged - 100 * hundreds_hi;
+    let pairs = (hundreds_lo << 16) + hundreds_hi;
+    // Each 16-bit lane (below 100) divided by 10: x * 103 >> 10 is exact below 100.
+    let tens = ((pairs * 103) >> 10) & ((0xf << 48) | (0xf << 32) | (0xf << 16) | 0xf);
+    tens + ((pairs - 10 * tens) << 8)
+}
+
+const ASCII: u64 = 0x3030_3030_3030_3030;
+const E8: u64 = 100_000_000;
+
+/// The digits of `v` (below 100,000,000) without leading zeros: 8 bytes to write, of which
+/// the returned count are the number.
+#[inline(always)]
+fn leading(v: u32) -> ([u8; 8], usize) {
+    let digits = digits8(v);
+    // Most significant digit in the lowest byte: leading zeros are low zero bytes.
+    let zeros = if digits == 0 {
+        7
+    } else {
+        (digits.trailing_zeros() / 8) as usize
+    };
+    (((digits + ASCII) >> (8 * zeros)).to_le_bytes(), 8 - zeros)
+}
+
+/// Writes `v` in decimal at the start of `out` and returns how many bytes it took (1 to
+/// 20). It may scribble on bytes of `out` past those: the caller counts only the returned
+/// length.
+#[inline(always)]
+pub(crate) fn write_u64(out: &mut [u8; 24], v: u64) -> usize {
+    if v < E8 {
+        let (head, n) = leading(v as u32);
+        out[..8].copy_from_slice(&head);
+        return n;
+    }
+    write_u64_long(out, v)
+}
+
+/// [`write_u64`] from 100,000,000 up.
+#[inline(never)]
+fn write_u64_long(out: &mut [u8; 24], v: u64) -> usize {
+    #[inline(always)]
+    fn full(out: &mut [u8; 24], at: usize, v: u32) {
+        if let Some(dest) = out.get_mut(at..at + 8) {
+            dest.copy_from_slice(&(digits8(v) + ASCII).to_le_bytes());
+        }
+    }
+    if v < E8 * E8 {
+        let (head, n) = leading((v / E8) as u32);
+        out[..8].copy_from_slice(&head);
+        full(out, n, (v % E8) as u32);
+        return n + 8;
+    }
+    let (head, n) = leading((v / (E8 * E8)) as u32);
+    out[..8].copy_from_slice(&head);
+    let rest = v % (E8 * E8);
+    full(out, n, (rest / E8) as u32);
+    full(out, n + 8, (rest % E8) as u32);
+    n + 16
+}
+
 /// Renders `value` in canonical form (see the module docs).
 pub(crate) fn float(value: f64) -> NumBuf {
     let mut out = NumBuf::new();
@@ -298,6 +368,27 @@ mod tests {
             assert!(text.len() <= FLOAT_MAX);
             let back: f64 = text.parse().unwrap();
             assert_eq!(back.to_bits(), value.to_bits(), "{text}");
+        }
+    }
+
+    #[test]
+    fn integers_match_itoa() {
+        let mut values = std::vec![0, 1, 9, 10, 99, 100, 101, 999, 1000, u64::MAX, u64::MAX - 1];
+        for p in 0..20 {
+            let x = 10u64.pow(p);
+            values.extend([x - 1, x, x + 1, x / 3, x / 9 * 7]);
+        }
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..if cfg!(miri) { 200 } else { 100_000 } {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.extend([x, x >> (x % 64), x % 100_000_000]);
+        }
+        for v in values {
+            let mut out = [0xee; 24];
+            let n = write_u64(&mut out, v);
+            assert_eq!(&out[..n], itoa::Buffer::new().format(v).as_bytes(), "{v}");
         }
     }
 
