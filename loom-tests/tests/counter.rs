@@ -74,7 +74,8 @@ fn sharded_counter_sums_every_stripe_once() {
         });
         let b = thread::spawn(move || {
             counter.inc_by_stripe(0, 16);
-            // The stack-address stripe choice: whichever stripe it lands on, it counts.
+            // The stack-address stripe choice (stripe 0 under loom, see
+            // `stack_stripe_hint`, so it races thread `a` on stripe 0): it counts.
             counter.inc();
         });
         let reader = thread::spawn(move || (counter.get(), counter.get()));

@@ -1,10 +1,11 @@
 //! Loom model of the exemplar slot (a sequence lock over atomic words): a reader never
 //! sees a torn exemplar, whatever a concurrent writer (or two) does.
 //!
-//! `RUSTFLAGS="--cfg corral_loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p corral-loom-tests --release --test exemplar`
+//! `RUSTFLAGS="--cfg corral_loom" cargo test -p corral-loom-tests --release --test exemplar`
 #![cfg(corral_loom)]
 
 use corral_core::{CounterWithExemplar, Exemplar, Metric, Value};
+use corral_loom_tests::model;
 use loom::sync::Arc;
 use loom::thread;
 
@@ -30,7 +31,7 @@ fn check(counter: &CounterWithExemplar) {
 
 #[test]
 fn reader_never_sees_a_torn_exemplar() {
-    loom::model(|| {
+    model(|| {
         let counter = Arc::new(CounterWithExemplar::new());
         let writer = {
             let counter = counter.clone();
@@ -47,7 +48,7 @@ fn reader_never_sees_a_torn_exemplar() {
 
 #[test]
 fn two_writers_and_a_reader() {
-    loom::model(|| {
+    model(|| {
         let counter = Arc::new(CounterWithExemplar::new());
         let first = {
             let counter = counter.clone();

@@ -1,13 +1,14 @@
 //! Loom models of the summary: observe against a concurrent read (snapshot), concurrent
 //! extremes, and the sliding window's rotation against observers and readers.
 //!
-//! Run: `RUSTFLAGS="--cfg corral_loom" CARGO_TARGET_DIR=target/loom LOOM_MAX_PREEMPTIONS=2
-//! cargo test -p corral-loom-tests --release --test summary`.
+//! Run: `RUSTFLAGS="--cfg corral_loom" cargo test -p corral-loom-tests --release --test summary`
+//! (`.ci/loom.sh` runs every model file).
 #![cfg(corral_loom)]
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use corral_core::{Clock, Summary, SummaryConfig};
+use corral_loom_tests::model;
 use loom::sync::Arc;
 use loom::thread;
 
@@ -33,18 +34,24 @@ impl Clock for PhaseClock {
     }
 }
 
-static CLOCK: PhaseClock = PhaseClock(AtomicU64::new(0));
+impl PhaseClock {
+    const fn new() -> Self {
+        Self(AtomicU64::new(0))
+    }
+}
 
 fn small() -> Small {
     Summary::new(SummaryConfig::new(1.0).with_quantiles(&[0.5, 1.0]))
 }
 
-/// `max_age` 4 ticks, a snapshot every 4 ticks.
-fn windowed() -> Windowed {
+/// `max_age` 4 ticks, a snapshot every 4 ticks, on `clock`. Each model has a clock of its
+/// own: test threads run models in parallel, and a model must see the same clock every
+/// time loom replays it.
+fn windowed(clock: &'static PhaseClock) -> Windowed {
     Summary::new(
         SummaryConfig::new(1.0)
             .with_quantiles(&[0.5, 1.0])
-            .with_window(4, &CLOCK),
+            .with_window(4, clock),
     )
 }
 
@@ -57,7 +64,7 @@ fn window_count(summary: &Windowed, now: u64) -> u64 {
 /// the observers are done, nothing is missing.
 #[test]
 fn observe_against_snapshot() {
-    loom::model(|| {
+    model(|| {
         let summary = Arc::new(small());
         let observers: Vec<_> = [1.0, 1.005]
             .into_iter()
@@ -93,7 +100,7 @@ fn observe_against_snapshot() {
 /// Two new extremes at once: the minimum and maximum end exact.
 #[test]
 fn concurrent_extremes() {
-    loom::model(|| {
+    model(|| {
         let summary = Arc::new(small());
         summary.observe(1.0);
         let low = {
@@ -118,8 +125,9 @@ fn concurrent_extremes() {
 /// the window at tick 10, whichever got into the copy.
 #[test]
 fn racing_observers_are_never_subtracted() {
-    loom::model(|| {
-        let summary = Arc::new(windowed());
+    static CLOCK: PhaseClock = PhaseClock::new();
+    model(|| {
+        let summary = Arc::new(windowed(&CLOCK));
         CLOCK.set(10);
         let observers: Vec<_> = (0..2)
             .map(|_| {
@@ -141,8 +149,9 @@ fn racing_observers_are_never_subtracted() {
 /// or underflow), and no observation inside a window is ever missing from it.
 #[test]
 fn reader_during_rotation() {
-    loom::model(|| {
-        let summary = Arc::new(windowed());
+    static CLOCK: PhaseClock = PhaseClock::new();
+    model(|| {
+        let summary = Arc::new(windowed(&CLOCK));
         // Tick 3: the first snapshot (due at 0) goes to slot 0, labelled 0, empty; the next
         // is due at 3 + 4 = 7.
         CLOCK.set(3);
@@ -177,8 +186,9 @@ fn reader_during_rotation() {
 /// are inside its window.
 #[test]
 fn lagging_reader_meets_an_overwrite() {
-    loom::model(|| {
-        let summary = Arc::new(windowed());
+    static CLOCK: PhaseClock = PhaseClock::new();
+    model(|| {
+        let summary = Arc::new(windowed(&CLOCK));
         // Tick 1: slot 0 labelled 0 (empty). Tick 5: slot 1 labelled 5 (holds the 1).
         CLOCK.set(1);
         summary.observe_at(1.0, 1);

@@ -71,8 +71,17 @@ impl<const STRIPES: usize> Default for ShardedCounter<STRIPES> {
 
 /// A per-thread-ish number from the current stack address: thread stacks live megabytes
 /// apart, so dropping the low 16 bits and mixing the rest spreads threads over stripes.
+///
+/// Under loom it is always 0: loom runs each model thread on a stack of its own allocation,
+/// whose address can change between the executions of one model (for instance when other
+/// models allocate in parallel test threads), and a model must make the same choices every
+/// time loom replays an interleaving. Stripe choice only spreads contention; every stripe
+/// counts the same.
 #[inline(always)]
 pub(crate) fn stack_stripe_hint() -> usize {
+    if cfg!(corral_loom) {
+        return 0;
+    }
     let marker = 0u8;
     let address = core::ptr::addr_of!(marker).addr() >> 16;
     // Fibonacci hashing: the high bits of the product are well mixed.
