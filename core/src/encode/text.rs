@@ -315,6 +315,17 @@ impl Template {
         ]
     }
 
+    /// Whether this is already the template for `name`, `suffix` and label `names`.
+    #[inline(always)]
+    fn is_for(&self, name: &str, suffix: &str, names: &[&str]) -> bool {
+        let key = Self::key(name, suffix, names);
+        // Compared word by word: an array `!=` would call `memcmp`.
+        self.key
+            .iter()
+            .zip(key)
+            .fold(true, |same, (a, b)| same & (*a == b))
+    }
+
     /// Renders the fragments for `name`, `suffix` and label `names`; `false` if they do not
     /// fit (the caller then writes the line piece by piece).
     fn build(&mut self, name: &str, suffix: &str, names: &[&str]) -> bool {
@@ -795,15 +806,7 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
         if labels.is_overflow() {
             return self.head(name, suffix, labels, None);
         }
-        let key = Template::key(name, suffix, names);
-        // Compared word by word: an array `!=` would call `memcmp`.
-        let same = self
-            .template
-            .key
-            .iter()
-            .zip(key)
-            .fold(true, |same, (a, b)| same & (*a == b));
-        if !same && !self.template.build(name, suffix, names) {
+        if !self.template.is_for(name, suffix, names) && !self.template.build(name, suffix, names) {
             return self.head(name, suffix, labels, None);
         }
         let (template, out) = (&self.template, &mut self.out);
@@ -848,15 +851,7 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
             return false;
         }
         let names = labels.names();
-        let key = Template::key(name, suffix, names);
-        // Compared word by word: an array `!=` would call `memcmp`.
-        let same = self
-            .template
-            .key
-            .iter()
-            .zip(key)
-            .fold(true, |same, (a, b)| same & (*a == b));
-        if !same && !self.template.build(name, suffix, names) {
+        if !self.template.is_for(name, suffix, names) && !self.template.build(name, suffix, names) {
             return false;
         }
         // Make room for the line at the start of the series: the bytes gathered so far are
