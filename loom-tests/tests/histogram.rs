@@ -11,7 +11,7 @@
 //! may show the bucket without the value in the sum yet; that is documented, not checked.)
 
 use corral_core::{Desc, Histogram, Registry, RegistryConfig, ShardedHistogram, Value};
-use corral_loom_tests::{Sample, explore, leak, model, scrape, thread};
+use corral_loom_tests::{Outcomes, Sample, explore, leak, model, scrape, thread};
 
 const BOUNDS: &[f64] = &[1.0, 2.0];
 
@@ -66,6 +66,30 @@ fn check_point(point: &Point, max: &[u64]) {
     }
 }
 
+/// Checks two scrapes made one after the other while at most `max` observations per bucket
+/// (three in all) were being made: each point on its own, and the later never behind the
+/// earlier. Records how far each scrape got.
+fn check_scrapes(seen: &Outcomes, (first, later): (Point, Point), max: &[u64]) {
+    for point in [&first, &later] {
+        check_point(point, max);
+        seen.record(match point.count {
+            0 => "scraped 0",
+            3 => "scraped 3",
+            _ => "scraped some",
+        });
+    }
+    assert!(
+        later.count >= first.count,
+        "the count went backwards between scrapes"
+    );
+    assert!(
+        first.counts.iter().zip(&later.counts).all(|(a, b)| a <= b),
+        "a bucket went backwards between scrapes: {:?} then {:?}",
+        first.counts,
+        later.counts
+    );
+}
+
 /// Two observers (three observations, two of them in the same bucket) race two scrapes
 /// through the registry, made by a third thread.
 #[test]
@@ -86,27 +110,7 @@ fn snapshot_is_consistent_under_concurrent_observes() {
         });
         let b = thread::spawn(move || histogram.observe(0.25));
         let scraper = thread::spawn(move || (histogram_point(registry), histogram_point(registry)));
-        let max = [2, 1, 0];
-
-        let (first, later) = scraper.join().unwrap();
-        for point in [&first, &later] {
-            check_point(point, &max);
-            seen.record(match point.count {
-                0 => "scraped 0",
-                3 => "scraped 3",
-                _ => "scraped some",
-            });
-        }
-        assert!(
-            later.count >= first.count,
-            "the count went backwards between scrapes"
-        );
-        assert!(
-            first.counts.iter().zip(&later.counts).all(|(a, b)| a <= b),
-            "a bucket went backwards between scrapes: {:?} then {:?}",
-            first.counts,
-            later.counts
-        );
+        check_scrapes(seen, scraper.join().unwrap(), &[2, 1, 0]);
 
         a.join().unwrap();
         b.join().unwrap();
@@ -141,7 +145,7 @@ fn same_bucket_observes_lose_nothing() {
 }
 
 /// A sharded histogram: two observers write to both stripes (one of them also through the
-/// stack-address stripe choice) while a third thread scrapes twice. The merged point obeys
+/// stack-address stripe choice, which is stripe 0 under loom) while a third thread scrapes twice. The merged point obeys
 /// the same rules as a plain histogram's, and the merged totals are exact afterwards.
 #[test]
 fn sharded_snapshot_is_consistent_under_concurrent_observes() {
@@ -161,27 +165,7 @@ fn sharded_snapshot_is_consistent_under_concurrent_observes() {
         });
         let b = thread::spawn(move || histogram.observe(0.25));
         let scraper = thread::spawn(move || (histogram_point(registry), histogram_point(registry)));
-        let max = [2, 1, 0];
-
-        let (first, later) = scraper.join().unwrap();
-        for point in [&first, &later] {
-            check_point(point, &max);
-            seen.record(match point.count {
-                0 => "scraped 0",
-                3 => "scraped 3",
-                _ => "scraped some",
-            });
-        }
-        assert!(
-            later.count >= first.count,
-            "the count went backwards between scrapes"
-        );
-        assert!(
-            first.counts.iter().zip(&later.counts).all(|(a, b)| a <= b),
-            "a bucket went backwards between scrapes: {:?} then {:?}",
-            first.counts,
-            later.counts
-        );
+        check_scrapes(seen, scraper.join().unwrap(), &[2, 1, 0]);
 
         a.join().unwrap();
         b.join().unwrap();
