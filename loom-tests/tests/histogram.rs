@@ -145,8 +145,9 @@ fn same_bucket_observes_lose_nothing() {
 }
 
 /// A sharded histogram: two observers write to both stripes (one of them also through the
-/// stack-address stripe choice, which is stripe 0 under loom) while a third thread scrapes twice. The merged point obeys
-/// the same rules as a plain histogram's, and the merged totals are exact afterwards.
+/// stack-address stripe choice, which is stripe 0 under loom) while a third thread scrapes
+/// twice. The merged point obeys the same rules as a plain histogram's, and the merged
+/// totals are exact afterwards.
 #[test]
 fn sharded_snapshot_is_consistent_under_concurrent_observes() {
     explore(&["scraped 0", "scraped some", "scraped 3"], |seen| {
