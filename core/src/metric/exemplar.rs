@@ -127,7 +127,7 @@ impl<'a> Exemplar<'a> {
 }
 
 /// Why an exemplar was not stored. The increment or observation it came with was recorded
-/// all the same.
+/// all the same, unless it was NaN ([`ExemplarError::NanValue`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ExemplarError {
@@ -149,12 +149,19 @@ pub enum ExemplarError {
     /// Another thread was storing an exemplar in the same slot at that instant; the slot
     /// keeps that one.
     Busy,
+    /// The observed value was NaN, which every metric type ignores: neither it nor its
+    /// exemplar was recorded.
+    NanValue,
 }
 
 impl fmt::Display for ExemplarError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if *self == ExemplarError::NanValue {
+            return f.write_str("a NaN observation is ignored, and its exemplar with it");
+        }
         f.write_str("exemplar not stored (the value itself was recorded): ")?;
         match *self {
+            ExemplarError::NanValue => Ok(()),
             ExemplarError::TooLong { runes } => write!(
                 f,
                 "its labels have {runes} code points, more than the {EXEMPLAR_MAX_RUNES} OpenMetrics allows"
@@ -420,9 +427,13 @@ impl<const BUCKETS: usize> HistogramExemplarCells<BUCKETS> {
     /// Records `value` against `bounds` (the bounds these cells were set up with).
     #[inline]
     pub fn observe(&self, bounds: &[f64], value: f64) {
+        if value.is_nan() {
+            return;
+        }
         let index = bucket_index(bounds, value).min(BUCKETS - 1);
-        self.counts[index].fetch_add(1, Ordering::Relaxed);
+        // Sum first, then the bucket with `Release`, as in `HistogramCells::observe`.
         add_f64(&self.sum, value);
+        self.counts[index].fetch_add(1, Ordering::Release);
     }
 
     /// Records `value` and keeps `exemplar` as the exemplar of the bucket it lands in.
@@ -436,9 +447,12 @@ impl<const BUCKETS: usize> HistogramExemplarCells<BUCKETS> {
         value: f64,
         exemplar: &Exemplar<'_>,
     ) -> Result<(), ExemplarError> {
+        if value.is_nan() {
+            return Err(ExemplarError::NanValue);
+        }
         let index = bucket_index(bounds, value).min(BUCKETS - 1);
-        self.counts[index].fetch_add(1, Ordering::Relaxed);
         add_f64(&self.sum, value);
+        self.counts[index].fetch_add(1, Ordering::Release);
         self.exemplars[index].store(exemplar, value)
     }
 
@@ -446,7 +460,7 @@ impl<const BUCKETS: usize> HistogramExemplarCells<BUCKETS> {
     pub fn count(&self) -> u64 {
         self.counts
             .iter()
-            .map(|c| c.load(Ordering::Relaxed))
+            .map(|c| c.load(Ordering::Acquire))
             .fold(0, u64::wrapping_add)
     }
 
@@ -458,7 +472,7 @@ impl<const BUCKETS: usize> HistogramExemplarCells<BUCKETS> {
     fn read_with<R>(&self, bounds: &[f64], f: impl FnOnce(&Value<'_>) -> R) -> R {
         let mut counts = [0u64; BUCKETS];
         for (out, cell) in counts.iter_mut().zip(&self.counts) {
-            *out = cell.load(Ordering::Relaxed);
+            *out = cell.load(Ordering::Acquire);
         }
         let copies: [Option<ExemplarCopy>; BUCKETS] =
             core::array::from_fn(|i| self.exemplars[i].load());

@@ -8,6 +8,10 @@ use crate::visit::Value;
 /// `set` is one store; `add` and friends are a compare-and-swap loop that never loses an
 /// update.
 ///
+/// NaN follows the policy of every Corral type (see [`crate::metric`]): `add(NaN)` and
+/// `sub(NaN)` are ignored, since a NaN would stay in the value for good; `set(NaN)` stores
+/// NaN, because a gauge reports the last value set and both text formats carry it.
+///
 /// ```
 /// use corral_core::Gauge;
 ///
@@ -48,16 +52,18 @@ impl Gauge {
         self.add(-1.0);
     }
 
-    /// Adds `delta`.
+    /// Adds `delta`; a NaN `delta` is ignored.
     #[inline]
     pub fn add(&self, delta: f64) {
-        add_f64(&self.bits, delta);
+        if !delta.is_nan() {
+            add_f64(&self.bits, delta);
+        }
     }
 
-    /// Subtracts `delta`.
+    /// Subtracts `delta`; a NaN `delta` is ignored.
     #[inline]
     pub fn sub(&self, delta: f64) {
-        add_f64(&self.bits, -delta);
+        self.add(-delta);
     }
 
     /// The current value.

@@ -120,8 +120,13 @@ pub(crate) fn bucket_index(bounds: &[f64], value: f64) -> usize {
 /// sum. The count is the sum of the buckets, so a snapshot's `_count` always equals its
 /// `+Inf` bucket and its cumulative buckets never decrease, whatever runs concurrently.
 ///
-/// Observing is two relaxed atomic operations: one `fetch_add` on the bucket and one
-/// compare-and-swap loop on the sum.
+/// Observing is two atomic operations: a compare-and-swap loop on the sum, then one
+/// `fetch_add` on the bucket with `Release` ordering (the same instruction as a relaxed one
+/// on x86-64). A read loads the buckets with `Acquire` before the sum, so every observation
+/// a scrape counts is in the `_sum` it shows (and perhaps a few in flight besides).
+///
+/// A NaN observation is ignored: it has no bucket and would make the sum NaN for good.
+/// Infinities are observations like any other (`+Inf` lands in the `+Inf` bucket).
 #[derive(Debug)]
 pub struct HistogramCells<const BUCKETS: usize> {
     counts: [AtomicU64; BUCKETS],
@@ -140,16 +145,20 @@ impl<const BUCKETS: usize> HistogramCells<BUCKETS> {
     /// Records `value` against `bounds`, which must be the bounds this cell was set up with.
     #[inline]
     pub fn observe(&self, bounds: &[f64], value: f64) {
+        if value.is_nan() {
+            return;
+        }
         let index = bucket_index(bounds, value).min(BUCKETS - 1);
-        self.counts[index].fetch_add(1, Ordering::Relaxed);
+        // Sum first, then the bucket with `Release`: see the type's docs.
         add_f64(&self.sum, value);
+        self.counts[index].fetch_add(1, Ordering::Release);
     }
 
     /// Observations so far (the sum of all buckets).
     pub fn count(&self) -> u64 {
         self.counts
             .iter()
-            .map(|c| c.load(Ordering::Relaxed))
+            .map(|c| c.load(Ordering::Acquire))
             .fold(0, u64::wrapping_add)
     }
 
@@ -161,16 +170,16 @@ impl<const BUCKETS: usize> HistogramCells<BUCKETS> {
     /// Adds this cell's bucket counts into `counts` and returns its sum.
     pub(crate) fn accumulate(&self, counts: &mut [u64; BUCKETS]) -> f64 {
         for (out, cell) in counts.iter_mut().zip(&self.counts) {
-            *out = out.wrapping_add(cell.load(Ordering::Relaxed));
+            *out = out.wrapping_add(cell.load(Ordering::Acquire));
         }
         self.sum()
     }
 
-    /// Reads every bucket once, then the sum, and passes the point to `f`.
+    /// Reads every bucket once (`Acquire`), then the sum, and passes the point to `f`.
     pub(crate) fn read_with<R>(&self, bounds: &[f64], f: impl FnOnce(&Value<'_>) -> R) -> R {
         let mut counts = [0u64; BUCKETS];
         for (out, cell) in counts.iter_mut().zip(&self.counts) {
-            *out = cell.load(Ordering::Relaxed);
+            *out = cell.load(Ordering::Acquire);
         }
         let used = (bounds.len() + 1).min(BUCKETS);
         let bounds = &bounds[..used - 1];

@@ -1,8 +1,17 @@
 //! Metric value types: what one series stores and how it is read.
 //!
 //! Each type here is both a standalone metric (a `static` you register on its own) and the
-//! per-series cell of a labelled family. Recording is one or two relaxed atomic operations
-//! and never fails, allocates, locks or panics.
+//! per-series cell of a labelled family. Recording is one or two atomic operations and
+//! never fails, allocates, locks or panics.
+//!
+//! ## NaN
+//!
+//! One rule for every type: NaN never enters an accumulated value. A NaN observation
+//! ([`Histogram`], [`Summary`], their sharded, labelled and exemplar forms) or increment
+//! ([`FloatCounter::inc_by`], [`Gauge::add`], [`Gauge::sub`]) is ignored, because it has no
+//! bucket or rank and would turn a sum or total into NaN for good (OpenMetrics forbids a
+//! NaN `_sum` or counter). [`Gauge::set`] with NaN stores NaN: a gauge reports the last
+//! value set, and both text formats carry a NaN gauge.
 
 mod counter;
 mod exemplar;

@@ -16,17 +16,17 @@
 //! | `v > b^(offset+BUCKETS)`, `+Inf` | overflow | the range's upper edge |
 //! | `0.0` and `-0.0` | zero | `0` |
 //! | `v < 0`, `-Inf` | negative | the smallest value observed |
-//! | NaN | NaN | NaN |
 //!
 //! Estimates are then clamped to the observed `[min, max]`, which only moves them closer to
 //! the true value. Quantiles are ranked in that order (negative, zero, underflow, buckets,
-//! overflow, NaN): a value outside the range still takes its rank, so quantiles that fall
+//! overflow): a value outside the range still takes its rank, so quantiles that fall
 //! inside the range keep their bound whatever lies outside it. Only the bucket row carries
 //! the relative-error guarantee; size the range so the quantiles you care about fall in it,
 //! and watch [`SketchSnapshot::underflow`] and [`SketchSnapshot::overflow`].
 //!
-//! Every observation also counts in `_count` and adds to `_sum`, whatever its value: a NaN
-//! makes the sum NaN, an infinity makes it infinite, as in Corral's `Histogram` and the
+//! A NaN observation is ignored, as by every Corral metric type: it has no rank and would
+//! make the sum NaN for good. Every other observation counts in `_count` and adds to
+//! `_sum`; an infinity makes the sum infinite, as in Corral's `Histogram` and the
 //! Prometheus clients.
 //!
 //! ## Recording
@@ -92,8 +92,7 @@ const NEGATIVE: usize = 0;
 const ZERO: usize = 1;
 const UNDERFLOW: usize = 2;
 const OVERFLOW: usize = 3;
-const NAN: usize = 4;
-const SPECIALS: usize = 5;
+const SPECIALS: usize = 4;
 
 /// How often a reader retries when the snapshot it picked is rewritten under it.
 const READ_ATTEMPTS: usize = 4;
@@ -507,7 +506,7 @@ impl<const BUCKETS: usize> Snapshot<BUCKETS> {
 ///
 /// ## Memory
 ///
-/// `8 * (BUCKETS + 12)` bytes, plus `8 * (BUCKETS + 7) * WINDOW` with a window; in a family
+/// `8 * (BUCKETS + 11)` bytes, plus `8 * (BUCKETS + 6) * WINDOW` with a window; in a family
 /// each series is also padded to a cache line. [`SummaryCells::BYTES`] is the exact figure
 /// (a test checks this formula). At the default scale a doubling of the value takes 64
 /// buckets ([`sketch::buckets_for`] computes `BUCKETS` for a range), so:
@@ -534,7 +533,7 @@ impl<const BUCKETS: usize> Snapshot<BUCKETS> {
 /// time if `racers` did not move since before the election, else with the clock plus one),
 /// makes the sequence number even again, and raises `next_due` to `max(label, now) + step`.
 /// Until then, every observer at or past the due time takes this slow path (one extra
-/// `fetch_max` and `fetch_add`); the copy is `BUCKETS + 5` loads and stores.
+/// `fetch_max` and `fetch_add`); the copy is `BUCKETS + 4` loads and stores.
 ///
 /// A reader during a rotation skips a busy slot and uses the newest stable snapshot labelled
 /// at or before `now - max_age`; with a current `now` it never needs the slot being
@@ -635,12 +634,15 @@ impl<const BUCKETS: usize, const WINDOW: usize, const SCALE: u32>
     /// count sees this value's extremes (its estimates are clamped to them) and its sum.
     #[inline(always)]
     fn record(&self, offset: i32, value: f64) {
+        if value.is_nan() {
+            return;
+        }
         let bits = value.to_bits();
         // Sign and exponent: 1 ..= 0x7fe is a positive normal number.
         let top = (bits >> 52) as u32;
         let cell = if top.wrapping_sub(1) < 0x7fe {
             let at = sketch::index_of_normal_bits::<SCALE>(bits).wrapping_sub(offset);
-            let [_, _, underflow, overflow, _] = &self.specials;
+            let [_, _, underflow, overflow] = &self.specials;
             match usize::try_from(at) {
                 Ok(at) => self.counts.get(at).unwrap_or(overflow),
                 Err(_) => underflow,
@@ -648,14 +650,12 @@ impl<const BUCKETS: usize, const WINDOW: usize, const SCALE: u32>
         } else {
             self.special_cell(value)
         };
-        if !value.is_nan() {
-            let key = order_key(value);
-            if key < self.min.load(Ordering::Relaxed) {
-                self.min.fetch_min(key, Ordering::Relaxed);
-            }
-            if key > self.max.load(Ordering::Relaxed) {
-                self.max.fetch_max(key, Ordering::Relaxed);
-            }
+        let key = order_key(value);
+        if key < self.min.load(Ordering::Relaxed) {
+            self.min.fetch_min(key, Ordering::Relaxed);
+        }
+        if key > self.max.load(Ordering::Relaxed) {
+            self.max.fetch_max(key, Ordering::Relaxed);
         }
         add_f64(&self.sum, value);
         cell.fetch_add(1, Ordering::Release);
@@ -873,10 +873,8 @@ impl<const BUCKETS: usize, const WINDOW: usize, const SCALE: u32>
     /// The counter a value outside the positive normal range goes to.
     #[inline]
     fn special_cell(&self, value: f64) -> &AtomicU64 {
-        let [negative, zero, underflow, overflow, nan] = &self.specials;
-        if value.is_nan() {
-            nan
-        } else if value == 0.0 {
+        let [negative, zero, underflow, overflow] = &self.specials;
+        if value == 0.0 {
             zero
         } else if value < 0.0 {
             negative
@@ -1027,11 +1025,6 @@ impl SketchSnapshot<'_> {
         self.specials[OVERFLOW]
     }
 
-    /// NaN observations.
-    pub fn nan(&self) -> u64 {
-        self.specials[NAN]
-    }
-
     /// Observations the quantiles are ranked over: every counter above (the window's, if
     /// there is one).
     pub fn ranked(&self) -> u64 {
@@ -1129,7 +1122,6 @@ impl SketchSnapshot<'_> {
             }
         }
         region(self.specials[OVERFLOW], &|| high_edge);
-        region(self.specials[NAN], &|| f64::NAN);
     }
 }
 
