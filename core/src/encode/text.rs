@@ -1025,7 +1025,14 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
         h: &HistogramValue<'_>,
         created: Option<u64>,
     ) -> Result<(), Full> {
-        if !(OPENMETRICS && h.has_exemplars()) && self.fast_histogram(name, labels, h)? {
+        // OpenMetrics treats `_sum` and `_count` as counters: `_sum` must not be NaN or
+        // negative, is forbidden outright when a bucket bound is negative, and `_count`
+        // may only come with `_sum`. Such a histogram is written with its buckets alone
+        // (the `+Inf` bucket is the count). The Prometheus text format has no such rule.
+        let aggregates = !OPENMETRICS || openmetrics_sum_allowed(h);
+        if !(OPENMETRICS && h.has_exemplars())
+            && self.fast_histogram(name, labels, h, aggregates)?
+        {
             if OPENMETRICS {
                 self.created(name, labels, created)?;
             }
@@ -1048,6 +1055,9 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
             self.bytes(b"\n")?;
         }
         for (suffix, last) in [(&b"_sum"[..], false), (&b"_count"[..], true)] {
+            if !aggregates {
+                break;
+            }
             self.bytes(name.as_bytes())?;
             self.bytes(suffix)?;
             if labels.is_empty() {
@@ -1082,6 +1092,7 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
         name: &str,
         labels: &SeriesLabels<'_>,
         h: &HistogramValue<'_>,
+        aggregates: bool,
     ) -> Result<bool, Full> {
         const BUCKET: &[u8] = b"_bucket{";
         let mut prefix = [0u8; PREFIX];
@@ -1125,10 +1136,15 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
             line.ok_or(Full)?;
             self.out.commit(left);
         }
-        for (suffix, value) in [
-            (&b"_sum"[..], Sample::F64(h.sum())),
-            (&b"_count"[..], Sample::U64(h.count())),
-        ] {
+        let aggregates: &[(&[u8], Sample)] = if aggregates {
+            &[
+                (b"_sum", Sample::F64(h.sum())),
+                (b"_count", Sample::U64(h.count())),
+            ]
+        } else {
+            &[]
+        };
+        for &(suffix, value) in aggregates {
             let mut room = self.out.room(HISTOGRAM_LINE_ROOM)?;
             let line = room
                 .put(name.as_bytes())
@@ -1160,14 +1176,22 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
         s: &SummaryValue<'_>,
         created: Option<u64>,
     ) -> Result<(), Full> {
+        // OpenMetrics forbids negative quantile values and a NaN or negative `_sum` (a
+        // summary that observed negative values): those samples are left out there, and
+        // `_count` stays. The Prometheus text format writes every sample.
         for &(quantile, v) in s.quantiles() {
+            if OPENMETRICS && v < 0.0 {
+                continue;
+            }
             self.head(name, "", labels, Some(("quantile", quantile)))?;
             self.f64(v)?;
             self.bytes(b"\n")?;
         }
-        self.head(name, "_sum", labels, None)?;
-        self.f64(s.sum())?;
-        self.bytes(b"\n")?;
+        if !OPENMETRICS || counter_like(s.sum()) {
+            self.head(name, "_sum", labels, None)?;
+            self.f64(s.sum())?;
+            self.bytes(b"\n")?;
+        }
         self.head(name, "_count", labels, None)?;
         self.u64(s.count())?;
         self.bytes(b"\n")?;
@@ -1270,6 +1294,17 @@ fn counter_suffix<const OPENMETRICS: bool>(name: &str) -> &'static str {
     } else {
         ""
     }
+}
+
+/// Whether OpenMetrics accepts `value` as a counter-like sample: not NaN, not negative.
+fn counter_like(value: f64) -> bool {
+    value >= 0.0
+}
+
+/// Whether an OpenMetrics histogram may carry `_sum` (and so `_count`): its sum is
+/// counter-like and no bucket bound is negative.
+fn openmetrics_sum_allowed(h: &HistogramValue<'_>) -> bool {
+    counter_like(h.sum()) && h.bounds().first().is_none_or(|first| *first >= 0.0)
 }
 
 /// The OpenMetrics family name: a counter's name without `_total`.
