@@ -57,6 +57,16 @@ pub enum Reason {
         /// The label name.
         label: &'static str,
     },
+    /// A closed label set gives one value twice, which would make two series with the
+    /// same labels.
+    DuplicateLabelValue {
+        /// The label name.
+        label: &'static str,
+        /// The value given twice.
+        value: &'static str,
+    },
+    /// A counter named just `_total`: its OpenMetrics family name would be empty.
+    EmptyCounterName,
     /// More label names than `max_label_keys`.
     TooManyLabels {
         /// Label names given.
@@ -138,6 +148,15 @@ impl fmt::Display for Reason {
             Reason::DuplicateLabelName { label } => {
                 write!(f, "label name `{label}` appears more than once")
             }
+            Reason::DuplicateLabelValue { label, value } => write!(
+                f,
+                "label `{label}` has the value `{value}` more than once, which would make \
+                 two series with the same labels"
+            ),
+            Reason::EmptyCounterName => f.write_str(
+                "a counter's name needs a name before `_total` (OpenMetrics names the family \
+                 without the suffix)",
+            ),
             Reason::TooManyLabels { count, max } => {
                 write!(f, "{count} label names, more than max_label_keys ({max})")
             }

@@ -76,6 +76,8 @@ pub mod implementation {}
 pub use collect::{Collect, SeriesSink};
 pub use error::{LabelError, OverflowCounts, OverflowReason, Reason, RegisterError};
 pub use label::dynamic::{DefaultHashBuilder, DynamicFamily};
+#[doc(hidden)]
+pub use label::typed::__value_count;
 pub use label::typed::{LabelSet, LabelValue, TypedFamily};
 pub use label::{is_valid_label_name, is_valid_metric_name};
 pub use metric::{

@@ -411,6 +411,9 @@ impl<const FAMILIES: usize> Registry<FAMILIES> {
         if kind == MetricKind::Counter && !name.ends_with("_total") {
             return Err(Reason::CounterWithoutTotal);
         }
+        if kind == MetricKind::Counter && name == "_total" {
+            return Err(Reason::EmptyCounterName);
+        }
         if let Some(unit) = desc.unit {
             let valid = !unit.is_empty()
                 && unit

@@ -41,6 +41,18 @@ fn metric_names() {
         reason_of(r, Desc::new("events", "h"), leak(Counter::new())),
         Reason::CounterWithoutTotal
     );
+    // `_total` alone would render an OpenMetrics family with an empty name.
+    let error = r
+        .register(Desc::new("_total", "h"), leak(Counter::new()))
+        .unwrap_err();
+    assert_eq!(error.reason, Reason::EmptyCounterName);
+    assert!(
+        error
+            .to_string()
+            .starts_with("cannot register metric `_total`: ")
+    );
+    r.register(Desc::new("__total", "h"), leak(Counter::new()))
+        .unwrap();
     r.register(Desc::new("ns:sub_events_total", "h"), leak(Counter::new()))
         .unwrap();
     r.register(Desc::new("_private", "h"), leak(Gauge::new()))
@@ -427,4 +439,50 @@ fn a_one_slot_table_holds_one_series_and_refuses_the_next() {
     assert_eq!(ONE.with_labels(["a"]).get(), 2);
     assert_eq!(ONE.overflow().get(), 1);
     assert_eq!(ONE.len(), 1);
+}
+
+/// A hand-written closed label set that names one value twice: two dense indices would
+/// render as the same series.
+#[derive(Clone, Copy)]
+struct Twice;
+
+impl corral_core::LabelSet for Twice {
+    const CARDINALITY: usize = 3;
+    const NAMES: &'static [&'static str] = &["method"];
+    fn dense_index(self) -> usize {
+        0
+    }
+    fn value_of(index: usize, _label: usize) -> &'static str {
+        ["GET", "PUT", "GET"][index]
+    }
+}
+
+corral_core::label_enum! { enum Verb: "verb" { Get = "GET", Put = "PUT" } }
+corral_core::label_enum! { enum Code: "code" { Ok = "200", Missing = "404" } }
+
+#[test]
+fn repeated_label_values_are_refused() {
+    let r = registry(RegistryConfig::DEFAULT);
+    let family = leak(TypedFamily::<Counter, Twice, 3>::new());
+    assert_eq!(
+        reason_of(r, Desc::new("twice_total", "h"), family),
+        Reason::DuplicateLabelValue {
+            label: "method",
+            value: "GET"
+        }
+    );
+    let error = r
+        .register(Desc::new("twice_total", "h"), family)
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "cannot register metric `twice_total`: label `method` has the value `GET` more than \
+         once, which would make two series with the same labels"
+    );
+    // Distinct values in every label of a tuple register.
+    r.register(
+        Desc::new("verbs_total", "h"),
+        leak(TypedFamily::<Counter, (Verb, Code), 4>::new()),
+    )
+    .unwrap();
 }

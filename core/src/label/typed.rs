@@ -37,6 +37,58 @@ pub trait LabelSet: Copy + 'static {
     fn dense_index(self) -> usize;
     /// The value of label `label` in the label set with dense index `index`.
     fn value_of(index: usize, label: usize) -> &'static str;
+
+    /// A `(label name, value)` whose value appears twice, so that two dense indices
+    /// would name the same series; `None` when every label set is distinct. Registration
+    /// refuses a family whose label set has one.
+    ///
+    /// The default compares every pair of label sets (quadratic, once, at registration);
+    /// [`label_enum!`](crate::label_enum) enums and tuples of them compare each label's
+    /// values instead, and `label_enum!` refuses a repeated value at compile time.
+    fn repeated_value() -> Option<(&'static str, &'static str)> {
+        for i in 0..Self::CARDINALITY {
+            for j in i + 1..Self::CARDINALITY {
+                let same = (0..Self::NAMES.len())
+                    .all(|label| Self::value_of(i, label) == Self::value_of(j, label));
+                if same {
+                    let label = Self::NAMES.first().copied().unwrap_or("");
+                    return Some((label, Self::value_of(i, 0)));
+                }
+            }
+        }
+        None
+    }
+}
+
+/// The first value in `values` that appears more than once.
+fn repeated_in(values: &[&'static str]) -> Option<&'static str> {
+    values
+        .iter()
+        .enumerate()
+        .find(|(i, v)| values[i + 1..].contains(v))
+        .map(|(_, v)| *v)
+}
+
+/// How many times `value` appears in `values`; [`label_enum!`](crate::label_enum)'s
+/// compile-time check.
+#[doc(hidden)]
+pub const fn __value_count(values: &[&str], value: &str) -> usize {
+    let mut count = 0;
+    let mut i = 0;
+    while i < values.len() {
+        let (a, b) = (values[i].as_bytes(), value.as_bytes());
+        if a.len() == b.len() {
+            let mut k = 0;
+            while k < a.len() && a[k] == b[k] {
+                k += 1;
+            }
+            if k == a.len() {
+                count += 1;
+            }
+        }
+        i += 1;
+    }
+    count
 }
 
 /// Decodes digit `label` of a mixed-radix `index` over `tables`.
@@ -71,6 +123,10 @@ macro_rules! tuple_label_set {
             fn value_of(index: usize, label: usize) -> &'static str {
                 mixed_radix_value(index, label, &[$($t::VALUES),+])
             }
+
+            fn repeated_value() -> Option<(&'static str, &'static str)> {
+                None $(.or_else(|| repeated_in($t::VALUES).map(|v| ($t::LABEL, v))))+
+            }
         }
     };
 }
@@ -91,6 +147,16 @@ tuple_label_set!(A.0, B.1, C.2, D.3);
 /// assert_eq!(Method::Post.index(), 1);
 /// assert_eq!(<Method as LabelSet>::CARDINALITY, 2);
 /// assert_eq!(Method::VALUES, ["GET", "POST"]);
+/// ```
+///
+/// A value given to two variants would make two series with the same labels; it is a
+/// compile error naming the value (`label_enum! Method: the value "GET" is given to more
+/// than one variant`):
+///
+/// ```compile_fail,E0080
+/// corral_core::label_enum! {
+///     pub enum Method: "method" { Get = "GET", Fetch = "GET" }
+/// }
 /// ```
 #[macro_export]
 macro_rules! label_enum {
@@ -134,7 +200,25 @@ macro_rules! label_enum {
                     None => "",
                 }
             }
+
+            fn repeated_value() -> Option<(&'static str, &'static str)> {
+                // Refused at compile time below.
+                None
+            }
         }
+
+        // Two variants with one value would be two series with the same labels.
+        const _: () = {
+            $(
+                assert!(
+                    $crate::__value_count(<$name as $crate::LabelValue>::VALUES, $value) == 1,
+                    concat!(
+                        "label_enum! ", stringify!($name), ": the value \"", $value,
+                        "\" is given to more than one variant"
+                    )
+                );
+            )+
+        };
     };
 }
 
@@ -277,6 +361,9 @@ impl<M: Metric, L: LabelSet, const SERIES: usize> Collect for TypedFamily<M, L, 
 
     fn check(&self, config: &RegistryConfig) -> Result<(), Reason> {
         M::check_config(&self.config).map_err(Reason::InvalidBuckets)?;
+        if let Some((label, value)) = L::repeated_value() {
+            return Err(Reason::DuplicateLabelValue { label, value });
+        }
         for index in 0..SERIES {
             for (label, name) in L::NAMES.iter().enumerate() {
                 let len = L::value_of(index, label).len();
