@@ -392,13 +392,18 @@ impl<const FAMILIES: usize> Registry<FAMILIES> {
         LockGuard(&self.lock)
     }
 
-    fn entry(&self, index: usize) -> Registered {
-        self.entries[index].cell.with(|cell| {
-            // SAFETY: callers pass an index below a `published` value loaded with
-            // `Acquire`, so the cell was initialised before it was published and is never
-            // written again.
+    /// The registered family at `index`, if one is published there. Loads `published`
+    /// itself, so no caller can read a cell that is not initialised.
+    fn entry(&self, index: usize) -> Option<Registered> {
+        if index >= self.published.load(Ordering::Acquire) {
+            return None;
+        }
+        Some(self.entries[index].cell.with(|cell| {
+            // SAFETY: `index` is below a `published` value loaded with `Acquire` just above,
+            // so the cell was initialised before it was published and is never written
+            // again.
             unsafe { (*cell).assume_init() }
-        })
+        }))
     }
 
     fn validate(&self, desc: &Desc, metric: &dyn Collect, published: usize) -> Result<(), Reason> {
@@ -480,8 +485,7 @@ impl<const FAMILIES: usize> Registry<FAMILIES> {
                 }
             }
         }
-        for index in 0..published {
-            let other = self.entry(index);
+        for other in (0..published).map_while(|index| self.entry(index)) {
             if clash(name, kind, other.desc.name, other.metric.kind()) {
                 return Err(Reason::DuplicateName {
                     existing: other.desc.name,
@@ -551,7 +555,7 @@ impl<const FAMILIES: usize> Registry<FAMILIES> {
 
     fn family(&self, index: usize, published: usize) -> Option<Family> {
         if index < published {
-            return Some(Family::Registered(self.entry(index)));
+            return self.entry(index).map(Family::Registered);
         }
         if !self.config().self_metrics {
             return None;
@@ -628,7 +632,9 @@ impl Family {
             Family::Overflow => {
                 let reasons = OverflowReason::ALL.len();
                 for index in from / reasons..published {
-                    let entry = registry.entry(index);
+                    let Some(entry) = registry.entry(index) else {
+                        break;
+                    };
                     let counts = entry.metric.overflow_counts();
                     for (r, reason) in OverflowReason::ALL.iter().enumerate() {
                         let position = index * reasons + r;

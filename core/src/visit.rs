@@ -360,6 +360,14 @@ impl<'a> SeriesLabels<'a> {
         }
     }
 
+    /// Whether the label names belong to the family itself (a dynamic or typed family, or
+    /// no labels), so they stay the same for the whole visit of that family; not for
+    /// names a collector passed in with [`from_pairs`](Self::from_pairs).
+    #[inline]
+    pub(crate) fn names_owned_by_family(&self) -> bool {
+        !matches!(self.values, Values::Strs(_))
+    }
+
     /// Whether this is a family's overflow series.
     pub fn is_overflow(&self) -> bool {
         matches!(self.values, Values::Overflow)

@@ -8,7 +8,8 @@
 mod common;
 
 use corral_core::encode::{self, EncodeError, Progress, Renderer, Sink, SliceSink};
-use corral_core::{Counter, Desc, DynamicFamily, Registry, RegistryConfig};
+use corral_core::visit::{Cursor, FamilyInfo, SeriesLabels, Value, Visit, Visitor};
+use corral_core::{Counter, Desc, DynamicFamily, MetricKind, Registry, RegistryConfig};
 
 const PROMETHEUS: &str = include_str!("golden/every_feature.prom");
 const OPENMETRICS: &str = include_str!("golden/every_feature.om");
@@ -379,4 +380,65 @@ fn labelled_histograms_exact_lines_and_chunks() {
             assert_eq!(chunked, text, "size {size}");
         }
     }
+}
+
+/// A source that hands the encoder each family's name in one reused buffer, and each
+/// series' label names in one array rebuilt in place: the encoder must write what it is
+/// given each time, never the name or labels cached from the family or series before.
+struct ReusedBuffers {
+    name: std::cell::RefCell<String>,
+}
+
+impl encode::Source for ReusedBuffers {
+    fn visit_from<V: Visitor + ?Sized>(&self, cursor: Cursor, visitor: &mut V) -> Visit {
+        if cursor != Cursor::START {
+            return Visit::Complete;
+        }
+        for (family, label) in [("first_total", "a"), ("other_total", "b")] {
+            {
+                let mut name = self.name.borrow_mut();
+                name.clear();
+                name.push_str(family);
+            }
+            let name = self.name.borrow();
+            let info = FamilyInfo {
+                name: &name,
+                help: "h",
+                unit: None,
+                kind: MetricKind::Counter,
+                label_names: &[],
+            };
+            let _ = visitor.family(&info);
+            for (total, label) in [label, "z"].into_iter().enumerate() {
+                let names = [label];
+                let labels = SeriesLabels::from_pairs(&names, &["x"]);
+                let _ = visitor.series(&info, &labels, &Value::Counter(total as u64));
+            }
+            let _ = visitor.family_end(&info);
+        }
+        Visit::Complete
+    }
+}
+
+#[test]
+fn reused_name_and_label_buffers_render_as_given() {
+    let source = ReusedBuffers {
+        name: std::cell::RefCell::new(String::with_capacity(64)),
+    };
+    let mut buf = [0u8; 512];
+    let mut sink = SliceSink::new(&mut buf);
+    encode::prometheus(&source, &mut sink).unwrap();
+    assert_eq!(
+        sink.as_str(),
+        concat!(
+            "# HELP first_total h\n",
+            "# TYPE first_total counter\n",
+            "first_total{a=\"x\"} 0\n",
+            "first_total{z=\"x\"} 1\n",
+            "# HELP other_total h\n",
+            "# TYPE other_total counter\n",
+            "other_total{b=\"x\"} 0\n",
+            "other_total{z=\"x\"} 1\n",
+        )
+    );
 }

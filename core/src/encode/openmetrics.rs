@@ -100,6 +100,7 @@ fn header<S: Sink + ?Sized>(w: &mut Writer<'_, S>, family: &FamilyInfo<'_>) -> R
 
 impl<S: Sink + ?Sized> Visitor for OpenMetricsText<'_, S> {
     fn family(&mut self, family: &FamilyInfo<'_>) -> ControlFlow<()> {
+        self.writer.begin_family();
         self.writer.atomically(family, |w| header(w, family))
     }
 

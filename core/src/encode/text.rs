@@ -283,6 +283,14 @@ struct Blocks {
 /// The constant parts of one family's single-line samples, rendered once per family:
 /// `name{a="`, `",b="`, ..., `"} ` (or `name ` without labels). A sample line is then these
 /// fragments with the escaped label values between them, and the value after.
+///
+/// A template lives for one family: the writer drops it when a family begins
+/// ([`Writer::begin_family`]), so a name buffer that a caller reuses for the next family
+/// is never mistaken for the last one. Within a family it is recognised by the addresses
+/// of the name and the label-name slice, which the family owns for the whole visit; label
+/// names a custom collector passes as plain strings ([`SeriesLabels::from_pairs`]) are
+/// compared by content as well, since such a collector may rebuild them in place between
+/// series.
 struct Template {
     /// What it was built for: the addresses of the name and of the label-name slice
     /// (compared, never dereferenced), and the lengths of the name, the suffix and the
@@ -315,15 +323,40 @@ impl Template {
         ]
     }
 
-    /// Whether this is already the template for `name`, `suffix` and label `names`.
+    /// Whether this is already the template for `name`, `suffix` and the label names of
+    /// `labels`.
     #[inline(always)]
-    fn is_for(&self, name: &str, suffix: &str, names: &[&str]) -> bool {
+    fn is_for(&self, name: &str, suffix: &str, labels: &SeriesLabels<'_>) -> bool {
+        let names = labels.names();
         let key = Self::key(name, suffix, names);
         // Compared word by word: an array `!=` would call `memcmp`.
-        self.key
+        let same = self
+            .key
             .iter()
             .zip(key)
-            .fold(true, |same, (a, b)| same & (*a == b))
+            .fold(true, |same, (a, b)| same & (*a == b));
+        same && (labels.names_owned_by_family() || self.has_label_names(name, suffix, names))
+    }
+
+    /// Whether the label names rendered into the fragments are `names`, byte for byte.
+    #[cold]
+    fn has_label_names(&self, name: &str, suffix: &str, names: &[&str]) -> bool {
+        // Label `i` sits just before the `="` that ends fragment `i`, after the `{` of the
+        // head or the `",` that starts the fragment.
+        let mut start = name.len() + suffix.len() + 1;
+        for (i, label) in names.iter().enumerate() {
+            let Some(&end) = self.ends.get(i) else {
+                return false;
+            };
+            let end = usize::from(end);
+            if end != start + label.len() + 2
+                || self.bytes.get(start..end - 2) != Some(label.as_bytes())
+            {
+                return false;
+            }
+            start = end + 2;
+        }
+        true
     }
 
     /// Renders the fragments for `name`, `suffix` and label `names`; `false` if they do not
@@ -516,6 +549,11 @@ impl<'s, S: Sink + ?Sized> Writer<'s, S> {
             buckets: BucketLabels::EMPTY,
             failed: FamilyName::EMPTY,
         }
+    }
+
+    /// A family begins: the line template of the last one is dropped (see [`Template`]).
+    pub(crate) fn begin_family(&mut self) {
+        self.template.key = [0; 3];
     }
 
     /// Runs `write`; if it runs out of room, cuts the sink back to where it began, notes
@@ -806,7 +844,8 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
         if labels.is_overflow() {
             return self.head(name, suffix, labels, None);
         }
-        if !self.template.is_for(name, suffix, names) && !self.template.build(name, suffix, names) {
+        if !self.template.is_for(name, suffix, labels) && !self.template.build(name, suffix, names)
+        {
             return self.head(name, suffix, labels, None);
         }
         let (template, out) = (&self.template, &mut self.out);
@@ -851,7 +890,8 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
             return false;
         }
         let names = labels.names();
-        if !self.template.is_for(name, suffix, names) && !self.template.build(name, suffix, names) {
+        if !self.template.is_for(name, suffix, labels) && !self.template.build(name, suffix, names)
+        {
             return false;
         }
         // Make room for the line at the start of the series: the bytes gathered so far are

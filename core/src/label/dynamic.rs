@@ -94,12 +94,17 @@ impl<M: Metric, const KEY_BYTES: usize> Slot<M, KEY_BYTES> {
         }
     }
 
-    /// Runs `f` on the stored key. Call only after loading READY with `Acquire`.
+    /// Runs `f` on the stored key.
+    ///
+    /// # Safety
+    ///
+    /// The caller must have loaded `state` as READY with `Acquire` ordering (or stronger)
+    /// on this slot. Then the writer's bytes are visible, and no thread writes the key
+    /// again (see the `Sync` impl). On any other state the key may be being written.
     #[inline]
-    fn with_key<R>(&self, f: impl FnOnce(&[u8; KEY_BYTES]) -> R) -> R {
+    unsafe fn with_key<R>(&self, f: impl FnOnce(&[u8; KEY_BYTES]) -> R) -> R {
         self.key.with(|key| {
-            // SAFETY: the caller observed READY with `Acquire`, so the writer's bytes are
-            // visible and no thread writes the key again (see the `Sync` impl).
+            // SAFETY: the caller observed READY with `Acquire` (this function's contract).
             f(unsafe { &*key })
         })
     }
@@ -281,7 +286,10 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
         let home = hash as usize & (SERIES - 1);
         let slot = &self.slots[home];
         let state = slot.state.load(Ordering::Acquire);
-        if state == tag | READY && slot.with_key(|key| encoded::matches(key, values)) {
+        if state == tag | READY
+            // SAFETY: `state` was loaded with `Acquire` just above and is READY.
+            && unsafe { slot.with_key(|key| encoded::matches(key, values)) }
+        {
             return Ok(&slot.metric);
         }
         if state & STATUS != READY {
@@ -292,7 +300,10 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
         let next = (home + 1) & (SERIES - 1);
         let slot = &self.slots[next];
         let state = slot.state.load(Ordering::Acquire);
-        if SERIES > 1 && state == tag | READY && slot.with_key(|key| encoded::matches(key, values))
+        if SERIES > 1
+            && state == tag | READY
+            // SAFETY: `state` was loaded with `Acquire` just above and is READY.
+            && unsafe { slot.with_key(|key| encoded::matches(key, values)) }
         {
             return Ok(&slot.metric);
         }
@@ -325,7 +336,9 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
                 match state & STATUS {
                     READY => {
                         if state & !STATUS == tag
-                            && slot.with_key(|key| encoded::matches(key, values))
+                            // SAFETY: `state` is READY, loaded with `Acquire` (the first
+                            // load above, `wait_ready`, or a failed claim, all `Acquire`).
+                            && unsafe { slot.with_key(|key| encoded::matches(key, values)) }
                         {
                             return Ok(&slot.metric);
                         }
@@ -608,11 +621,15 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
             if slot.state.load(Ordering::Acquire) & STATUS != READY {
                 continue;
             }
-            let flow = slot.with_key(|key| {
-                let labels = SeriesLabels::encoded(&self.names, EncodedValues::new(key, LABELS));
-                slot.metric
-                    .read(&self.config, |value| sink(index, &labels, value))
-            });
+            // SAFETY: the state was loaded as READY with `Acquire` just above.
+            let flow = unsafe {
+                slot.with_key(|key| {
+                    let labels =
+                        SeriesLabels::encoded(&self.names, EncodedValues::new(key, LABELS));
+                    slot.metric
+                        .read(&self.config, |value| sink(index, &labels, value))
+                })
+            };
             if flow.is_break() {
                 return ControlFlow::Break(index);
             }
