@@ -178,6 +178,23 @@ fn configuration_errors_are_named() {
             "{bad}"
         );
     }
+    // The smallest normal number is a valid lowest value, as documented, and values from
+    // it on are estimated within the bound.
+    let tiny: Summary<256> = Summary::new(SummaryConfig::new(f64::MIN_POSITIVE));
+    for v in [
+        f64::MIN_POSITIVE,
+        f64::MIN_POSITIVE * 1.5,
+        f64::MIN_POSITIVE * 3.0,
+    ] {
+        tiny.observe(v);
+    }
+    tiny.read_sketch(|s| {
+        assert_eq!(s.underflow(), 0);
+        assert_eq!(s.counts().iter().sum::<u64>(), 3);
+        let median = s.quantile(0.5);
+        let error = (median - f64::MIN_POSITIVE * 1.5).abs() / (f64::MIN_POSITIVE * 1.5);
+        assert!(error <= Summary::<256>::RELATIVE_ERROR, "{median:e}");
+    });
     let config = SummaryConfig::<6>::new(1e300);
     assert_eq!(
         config.check::<2048, 0>(),

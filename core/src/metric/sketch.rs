@@ -195,19 +195,20 @@ pub const fn index_of<const SCALE: u32>(value: f64) -> Option<i32> {
 
 /// `2^e` for `e` in the normal range `[-1022, 1023]` (clamped to it).
 const fn pow2(e: i32) -> f64 {
-    let e = if e < -1022 {
-        -1022
-    } else if e > 1023 {
-        1023
-    } else {
-        e
-    };
+    if e < -1022 {
+        // Subnormal powers of two, down to the smallest (2^-1074); below it, that one.
+        let shift = if e < -1074 { 0 } else { e + 1074 };
+        return f64::from_bits(1 << shift);
+    }
+    let e = if e > 1023 { 1023 } else { e };
     f64::from_bits(((e + EXPONENT_BIAS) as u64) << MANTISSA_BITS)
 }
 
 /// The lower boundary of bucket `index` at `SCALE`: `2^(index / 2^SCALE)`, the bucket being
 /// `(lower_bound(index), lower_bound(index + 1)]`. Accurate for indices whose bounds are
-/// normal numbers (as every index inside a valid summary's range is).
+/// normal numbers, and for the bucket just below `f64::MIN_POSITIVE`, whose lower bound is
+/// the subnormal `2^(-1022 - 2^-SCALE)` (the first bucket of a summary whose lowest value
+/// is `f64::MIN_POSITIVE`).
 pub const fn lower_bound<const SCALE: u32>(index: i32) -> f64 {
     let (bounds, _) = tables(SCALE);
     let sub = (index & ((1 << SCALE) - 1)) as usize;

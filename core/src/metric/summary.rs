@@ -273,8 +273,9 @@ impl<const SCALE: u32> SummaryConfig<SCALE> {
         #[allow(clippy::let_unit_value)]
         let () = ScaleCheck::<SCALE>::OK;
         match sketch::index_of::<SCALE>(lowest) {
-            // The bucket's lower edge must itself be a normal number.
-            Some(offset) if offset >= (-1022 << SCALE) => Ok(Self {
+            // Every positive normal number has a bucket; the one of `f64::MIN_POSITIVE`
+            // starts at a subnormal edge, which `sketch::lower_bound` computes exactly.
+            Some(offset) => Ok(Self {
                 quantiles: DEFAULT_QUANTILES,
                 lowest,
                 offset,
@@ -361,7 +362,8 @@ impl<const SCALE: u32> SummaryConfig<SCALE> {
     pub const fn check<const BUCKETS: usize, const WINDOW: usize>(
         &self,
     ) -> Result<(), SummaryConfigError> {
-        if self.offset < (-1022 << SCALE) {
+        // The lowest bucket is at most one below the first normal one (f64::MIN_POSITIVE's).
+        if self.offset < (-1022 << SCALE) - 1 {
             return Err(SummaryConfigError::InvalidLowest);
         }
         // The top bucket's upper edge, b^(offset + BUCKETS), must be a normal number.
