@@ -12,7 +12,9 @@
 //! `prometheus-client`, `measured` (labelled increments); `inc:corral`, `inc:raw-atomic`
 //! (unlabelled increments); `observe:corral`,
 //! `observe:raw-atomic`, `observe:prometheus`, `observe:prometheus-client`,
-//! `observe:measured` (histogram observations). Running it with two values of N and
+//! `observe:measured` (histogram observations); `flood:hit`, `flood:overflow` (a full
+//! 1,024-slot family: hits rotating over its 768 series, or distinct new values that end
+//! in the overflow series, as in `benches/flood.rs`). Running it with two values of N and
 //! subtracting the totals gives instructions per operation without the set-up.
 
 use std::hint::black_box;
@@ -22,7 +24,7 @@ use corral_benches::peers::measured_labels::{self, StringLabels};
 use corral_benches::peers::{self, PcLabels};
 use corral_benches::raw::{RawHistogram, RawLabelled};
 use corral_benches::{
-    COMBINATIONS, Method, OBSERVATIONS, Status, TYPED_COMBINATIONS, next12, next16,
+    AgentValue, COMBINATIONS, Method, OBSERVATIONS, Status, TYPED_COMBINATIONS, next12, next16,
 };
 use corral_core::{Counter, DynamicFamily, Histogram, TypedFamily, buckets};
 use prometheus_client::metrics::counter::Counter as PcCounter;
@@ -62,6 +64,20 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000);
     match workload.as_str() {
+        "flood:hit" | "flood:overflow" => {
+            static FLOOD: DynamicFamily<Counter, 1, 1024> = DynamicFamily::new(["user_agent"]);
+            let admitted = corral_core::admitted_series(1024) as u64;
+            for v in 0..admitted {
+                FLOOD.with_labels([AgentValue::new(v).as_str()]).inc();
+            }
+            let hit = workload == "flood:hit";
+            for i in 0..n as u64 {
+                let v = if hit { i % admitted } else { admitted + i };
+                FLOOD
+                    .with_labels([AgentValue::new(black_box(v)).as_str()])
+                    .inc();
+            }
+        }
         "corral-dynamic" => labelled(n, |i| {
             let (m, s) = black_box(COMBINATIONS[i]);
             DYNAMIC.with_labels([m, s]).inc();

@@ -96,3 +96,31 @@ pub fn next12(i: usize) -> usize {
 pub fn next16(i: usize) -> usize {
     (i + 1) & 15
 }
+
+/// A flood label value, `agent-<n>`, formatted into a stack buffer (no allocation), as the
+/// flood bench and its instruction-count workload use it.
+#[derive(Debug)]
+pub struct AgentValue {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl AgentValue {
+    /// `agent-<n>`.
+    pub fn new(n: u64) -> Self {
+        let mut bytes = [0u8; 32];
+        bytes[..6].copy_from_slice(b"agent-");
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(n).as_bytes();
+        bytes[6..6 + digits.len()].copy_from_slice(digits);
+        Self {
+            bytes,
+            len: 6 + digits.len(),
+        }
+    }
+
+    /// The value.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+}

@@ -216,6 +216,12 @@ pub enum LabelError {
         /// The configured `max_total_series`.
         max: usize,
     },
+    /// The series would have to be placed more than `limit` slots from its home slot
+    /// ([`MAX_PROBE`](crate::MAX_PROBE)): too many values hash near it.
+    ProbeLimit {
+        /// The probe bound.
+        limit: usize,
+    },
     /// Another thread was inserting a series in the same slot and did not finish within
     /// the bounded wait (for example because it was preempted, or is the code an interrupt
     /// handler interrupted).
@@ -230,6 +236,7 @@ impl LabelError {
             LabelError::KeyTooLong { .. } => OverflowReason::KeyTooLong,
             LabelError::FamilyFull { .. } => OverflowReason::FamilyFull,
             LabelError::SeriesBudgetExhausted { .. } => OverflowReason::SeriesBudget,
+            LabelError::ProbeLimit { .. } => OverflowReason::ProbeLimit,
             LabelError::Contended => OverflowReason::Contended,
         }
     }
@@ -252,6 +259,11 @@ impl fmt::Display for LabelError {
             LabelError::SeriesBudgetExhausted { max } => {
                 write!(f, "the registry's series budget ({max}) is spent")
             }
+            LabelError::ProbeLimit { limit } => write!(
+                f,
+                "the series would be more than {limit} slots from its home slot (too many \
+                 values hash near it)"
+            ),
             LabelError::Contended => {
                 f.write_str("a concurrent insert into the same slot did not finish in time")
             }
@@ -275,16 +287,19 @@ pub enum OverflowReason {
     KeyTooLong,
     /// A concurrent insert into the same slot did not finish in time.
     Contended,
+    /// The series would have been placed past the probe bound.
+    ProbeLimit,
 }
 
 impl OverflowReason {
     /// Every reason, in the order of [`OverflowCounts`].
-    pub const ALL: [OverflowReason; 5] = [
+    pub const ALL: [OverflowReason; 6] = [
         OverflowReason::FamilyFull,
         OverflowReason::SeriesBudget,
         OverflowReason::ValueTooLong,
         OverflowReason::KeyTooLong,
         OverflowReason::Contended,
+        OverflowReason::ProbeLimit,
     ];
 
     /// The `reason` label value of the self-metric.
@@ -295,6 +310,7 @@ impl OverflowReason {
             OverflowReason::ValueTooLong => "value_too_long",
             OverflowReason::KeyTooLong => "key_too_long",
             OverflowReason::Contended => "contended",
+            OverflowReason::ProbeLimit => "probe_limit",
         }
     }
 

@@ -75,7 +75,7 @@ pub mod implementation {}
 
 pub use collect::{Collect, SeriesSink};
 pub use error::{LabelError, OverflowCounts, OverflowReason, Reason, RegisterError};
-pub use label::dynamic::{DefaultHashBuilder, DynamicFamily};
+pub use label::dynamic::{DefaultHashBuilder, DynamicFamily, MAX_PROBE, admitted_series};
 #[doc(hidden)]
 pub use label::typed::__value_count;
 pub use label::typed::{LabelSet, LabelValue, TypedFamily};

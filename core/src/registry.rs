@@ -464,16 +464,12 @@ impl<const FAMILIES: usize> Registry<FAMILIES> {
             }
         }
 
-        // Closed label sets must fit the limit exactly; a dynamic table is a power of two,
-        // so it may round the limit up (and holds at most the limit).
+        // Closed label sets must fit the limit exactly; a dynamic table checks its own size
+        // (`Collect::check`: a power of two may round the limit up, and holds at most the
+        // limit).
         let capacity = metric.capacity();
         let max = config.max_series_per_metric;
-        let allowed = if metric.reserved_series() > 0 {
-            max
-        } else {
-            max.checked_next_power_of_two().unwrap_or(usize::MAX)
-        };
-        if capacity > allowed {
+        if metric.reserved_series() > 0 && capacity > max {
             return Err(Reason::TooManySeries { capacity, max });
         }
         metric.check(config)?;

@@ -18,14 +18,14 @@ compile_error!(
 #[cfg(corral_loom)]
 pub(crate) use loom::{
     hint::spin_loop,
-    sync::atomic::{AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering},
+    sync::atomic::{AtomicI64, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering},
 };
 
 #[cfg(not(corral_loom))]
 pub(crate) use core::hint::spin_loop;
 #[cfg(not(corral_loom))]
 pub(crate) use portable_atomic::{
-    AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+    AtomicI64, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering,
 };
 
 /// `UnsafeCell` with loom's closure-based access API, so that every access to cell

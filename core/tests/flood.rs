@@ -10,8 +10,9 @@ use corral_core::{Counter, Desc, DynamicFamily, OverflowReason, Registry, Regist
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
-/// 1,000 series (the default `max_series_per_metric`) in a 1,024-slot table.
-static FAMILY: DynamicFamily<Counter, 1, 1024> = DynamicFamily::new(["user_agent"]);
+/// 1,000 series (the default `max_series_per_metric`) in a 2,048-slot table: the smallest
+/// that admits them at its three-quarter load bound (1,536 series).
+static FAMILY: DynamicFamily<Counter, 1, 2048> = DynamicFamily::new(["user_agent"]);
 static REGISTRY: Registry<4> = Registry::new();
 
 const VALUES: u64 = if cfg!(miri) { 3_000 } else { 1_000_000 };
@@ -26,7 +27,7 @@ fn resident_bytes() -> Option<u64> {
 #[test]
 #[cfg_attr(
     miri,
-    ignore = "filling a 1,024-slot table to 1,000 series takes over ten minutes under miri; \
+    ignore = "filling a 2,048-slot table to 1,000 series takes over ten minutes under miri; \
               a_small_flood_keeps_the_same_promises checks the same at a size miri runs"
 )]
 fn a_million_distinct_values_into_a_thousand_slots() {
@@ -62,6 +63,7 @@ fn a_million_distinct_values_into_a_thousand_slots() {
     );
     assert_eq!(REGISTRY.total_series(), 1_000);
     assert_eq!(FAMILY.overflow().get(), VALUES - 1_000);
+    assert!(FAMILY.max_probe() <= corral_core::MAX_PROBE);
 
     let mut seen = Collector::default();
     REGISTRY.visit(&mut seen);
@@ -130,4 +132,72 @@ fn a_small_flood_keeps_the_same_promises() {
         )
         .unwrap();
     assert_eq!(rejected.as_int(), i128::from(SMALL_VALUES - 48));
+}
+
+/// Values crafted to share one home slot (the test knows the seed, as an attacker who knows
+/// a fixed seed would): the first `MAX_PROBE + 1` get series at distances 0 to `MAX_PROBE`,
+/// every later one stops at the probe bound and goes to the overflow series under its own
+/// reason, and every total stays exact.
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "finding 170 colliding values hashes about 170,000 candidates, minutes under miri"
+)]
+fn values_colliding_on_one_home_slot_stop_at_the_probe_bound() {
+    use core::hash::{BuildHasher, Hasher};
+    use corral_core::{Collect, DefaultHashBuilder, LabelError, MAX_PROBE};
+
+    const SLOTS: usize = 1024;
+    const HOME: usize = 7;
+    let state = DefaultHashBuilder::with_seed(0x5eed);
+    let family: &'static DynamicFamily<Counter, 1, SLOTS, 112, DefaultHashBuilder> = Box::leak(
+        Box::new(DynamicFamily::with_hasher(["value"], (), state.clone())),
+    );
+    // The table's own hash: the values written one after the other, then `finish`.
+    let home = |value: &str| {
+        let mut hasher = state.build_hasher();
+        hasher.write(value.as_bytes());
+        hasher.finish() as usize & (SLOTS - 1)
+    };
+    let colliding: Vec<String> = (0u64..)
+        .map(|i| format!("crafted-{i}"))
+        .filter(|v| home(v) == HOME)
+        .take(MAX_PROBE + 41)
+        .collect();
+
+    for (i, value) in colliding.iter().enumerate() {
+        family.with_labels([value]).inc_by(i as u64 + 1);
+    }
+
+    assert_eq!(family.len(), MAX_PROBE + 1, "distances 0 to MAX_PROBE");
+    assert_eq!(family.max_probe(), MAX_PROBE);
+    let (placed, refused) = colliding.split_at(MAX_PROBE + 1);
+    for (i, value) in placed.iter().enumerate() {
+        assert_eq!(family.try_with_labels([value]).unwrap().get(), i as u64 + 1);
+    }
+    for value in refused {
+        assert_eq!(
+            family.try_with_labels([value]).unwrap_err(),
+            LabelError::ProbeLimit { limit: MAX_PROBE }
+        );
+    }
+    let refused_total: u64 = (MAX_PROBE as u64 + 2..=colliding.len() as u64).sum();
+    assert_eq!(family.overflow().get(), refused_total);
+    let reason = OverflowReason::ALL
+        .iter()
+        .position(|r| *r == OverflowReason::ProbeLimit)
+        .unwrap();
+    assert_eq!(family.overflow_counts()[reason], refused.len() as u64);
+    assert_eq!(
+        family.overflow_counts().iter().sum::<u64>(),
+        refused.len() as u64,
+        "nothing counted under another reason"
+    );
+    // The family is far from full: values that hash elsewhere still get series.
+    let elsewhere = (0u64..)
+        .map(|i| format!("plain-{i}"))
+        .find(|v| home(v) == SLOTS / 2)
+        .unwrap();
+    family.with_labels([&elsewhere]).inc();
+    assert_eq!(family.try_with_labels([&elsewhere]).unwrap().get(), 1);
 }

@@ -59,7 +59,7 @@ fn golden_files_hold_the_rules() {
         assert!(text.contains("requests_total{path=\"/a\\\"b\",note=\"back\\\\slash\"} 1\n"));
         assert!(text.contains("requests_total{path=\"/line\",note=\"new\\nline\"} 2\n"));
         assert!(text.contains("requests_total{path=\"/ünï\",note=\"\"} 3\n"));
-        assert!(text.contains("requests_total{otel_metric_overflow=\"true\"} 11\n"));
+        assert!(text.contains("requests_total{otel_metric_overflow=\"true\"} 15\n"));
         assert!(text.contains("stream_processor_events_received_total 18446744073709551615\n"));
         assert!(text.contains("_bucket{le=\"+Inf\"} 5\n"));
         assert!(text.contains("stream_processor_processing_duration_seconds_count 5\n"));

@@ -28,7 +28,7 @@ static INT_GAUGE: IntGauge = IntGauge::new();
 static HISTOGRAM: Histogram<14> = Histogram::new(buckets::LATENCY_MS);
 static SHARDED: ShardedCounter<4> = ShardedCounter::new();
 static TYPED: TypedFamily<Counter, (Method, Code), 9> = TypedFamily::new();
-static DYNAMIC: DynamicFamily<Counter, 2, 4> = DynamicFamily::new(["route", "status"]);
+static DYNAMIC: DynamicFamily<Counter, 2, 8> = DynamicFamily::new(["route", "status"]);
 static DYNAMIC_HIST: DynamicFamily<corral_core::HistogramCells<14>, 1, 4> =
     DynamicFamily::histogram(["route"], buckets::LATENCY_MS);
 

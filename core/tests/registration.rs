@@ -261,14 +261,15 @@ fn label_count_value_length_and_series_limits() {
             max: 3
         }
     );
-    // ...a dynamic table may round it up to a power of two, and holds at most the limit.
+    // ...a dynamic table may round it up to the smallest power of two that admits it at
+    // three-quarter load (4 slots admit 3), and holds at most the limit.
     let table = leak(DynamicFamily::<Counter, 1, 4>::new(["k"]));
     r.register(Desc::new("table_total", "h"), table).unwrap();
     let too_big = leak(DynamicFamily::<Counter, 1, 8>::new(["k"]));
     assert_eq!(
         reason_of(r, Desc::new("big_total", "h"), too_big),
         Reason::TooManySeries {
-            capacity: 8,
+            capacity: 6,
             max: 3
         }
     );

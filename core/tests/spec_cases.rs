@@ -86,7 +86,8 @@ fn test_cardinality_limit() {
     // a series of its own and records the value in the overflow series instead.
     static REGISTRY: Registry<2> =
         Registry::with_config(RegistryConfig::DEFAULT.with_max_total_series(100));
-    static IDS: DynamicFamily<Counter, 1, 128> = DynamicFamily::new(["id"]);
+    // 256 slots: the smallest table that admits 100 series at three-quarter load is 256.
+    static IDS: DynamicFamily<Counter, 1, 256> = DynamicFamily::new(["id"]);
     REGISTRY
         .register(Desc::new("ids_total", "By id"), &IDS)
         .unwrap();

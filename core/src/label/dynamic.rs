@@ -40,7 +40,7 @@ use crate::metric::{
 };
 use crate::pad::CachePadded;
 use crate::registry::{Limits, RegistryConfig};
-use crate::sync::{AtomicPtr, AtomicU32, AtomicUsize, Ordering, UnsafeCell, spin_loop};
+use crate::sync::{AtomicPtr, AtomicU8, AtomicU32, AtomicUsize, Ordering, UnsafeCell, spin_loop};
 use crate::visit::SeriesLabels;
 
 /// The hasher core uses by default: foldhash with a fixed seed. It needs no allocator and
@@ -57,10 +57,51 @@ const READY: u32 = 2;
 const DEAD: u32 = 3;
 const STATUS: u32 = 0b11;
 
+/// A slot's hint byte (see `DynamicFamily::hints`): 0 until the slot's fate is known;
+/// then `HINT_READY | 7 bits of the tag` once it holds a series, or `HINT_DEAD`.
+const HINT_READY: u8 = 0x80;
+const HINT_DEAD: u8 = 0x01;
+
+/// The hint byte of a READY slot whose state carries `tag`.
+#[inline(always)]
+const fn ready_hint(tag: u32) -> u8 {
+    HINT_READY | ((tag >> 2) & 0x7f) as u8
+}
+
 /// The top bit of `len`: set, once, when the family is registered.
 const ATTACHED: usize = !(usize::MAX >> 1);
 /// The series count in `len`.
 const COUNT: usize = usize::MAX >> 1;
+
+/// The farthest from its home slot a series may be placed, in slots. A lookup never
+/// probes further: past it the values have no series, and an insert that would go further
+/// is refused (the recording goes to the overflow series, reason `probe_limit`).
+///
+/// With a well-mixed hash and the table at most three quarters full (see
+/// [`admitted_series`]), linear probing rarely displaces a key this far: in simulations of
+/// tables of 1,024 to 65,536 slots filled to the bound with random hashes, no insert of
+/// about 400,000 went past it. What reaches it is a flood of values that collide on purpose,
+/// which is why `corral-std` seeds the hash per process.
+pub const MAX_PROBE: usize = 128;
+
+/// The most series a dynamic table of `slots` slots admits: three quarters of them
+/// (all of them for tables of fewer than four slots), so that a lookup that finds nothing
+/// meets an empty slot after a few probes instead of walking a full table.
+pub const fn admitted_series(slots: usize) -> usize {
+    slots - slots / 4
+}
+
+/// The smallest table (a power of two) that admits `series` series.
+pub(crate) const fn slots_for(series: usize) -> usize {
+    let mut slots = 1usize;
+    while admitted_series(slots) < series {
+        match slots.checked_mul(2) {
+            Some(more) => slots = more,
+            None => return usize::MAX,
+        }
+    }
+    slots
+}
 
 /// How many times a reader re-checks a slot another thread is writing before giving up.
 #[cfg(not(corral_loom))]
@@ -144,8 +185,15 @@ impl<M: Metric, const KEY_BYTES: usize> Slot<M, KEY_BYTES> {
 /// assert_eq!(ok.get(), 2);
 /// ```
 ///
-/// Size the table for the series you expect at no more than about three quarters full:
-/// lookups probe linearly, and probe chains grow as the table fills.
+/// ## Bounds
+///
+/// The table admits at most [`admitted_series`]`(SERIES)` series (three quarters of its
+/// slots; fewer if the registry's `max_series_per_metric` says so), so a lookup of values
+/// that have no series stops at an empty slot after a few probes, and no lookup ever probes
+/// more than [`MAX_PROBE`] slots past the home slot. A series that would have to be placed
+/// further goes to the overflow series under the reason `probe_limit`. Under a flood of
+/// distinct values into a full family, the lookup that ends in overflow costs about what a
+/// hit does (`benches/benches/flood.rs`).
 pub struct DynamicFamily<
     M: Metric,
     const LABELS: usize,
@@ -157,6 +205,11 @@ pub struct DynamicFamily<
     config: M::Config,
     hasher: S,
     slots: [CachePadded<Slot<M, KEY_BYTES>>; SERIES],
+    /// One byte per slot, side by side, so that a probe past the home slot reads a line of
+    /// hints instead of one slot (a cache line) per step: 0 while the slot may be EMPTY or
+    /// WRITING, `HINT_READY` and seven bits of its tag once it is READY, `HINT_DEAD` once
+    /// DEAD. Only ever a hint: a slot whose hint is 0 or matches is read through its state.
+    hints: [AtomicU8; SERIES],
     overflow: CachePadded<M>,
     /// Series reserved so far in the low bits, and the [`ATTACHED`] flag in the top bit
     /// once the family is registered: an insert whose reservation saw the flag takes its
@@ -189,6 +242,7 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
                 config,
                 hasher,
                 slots: fresh_array!(CachePadded::new(Slot::new()); SERIES),
+                hints: fresh_array!(AtomicU8::new(0); SERIES),
                 overflow: CachePadded::new(init_metric!(M)),
                 len: AtomicUsize::new(0),
                 max_probe: AtomicUsize::new(0),
@@ -213,6 +267,12 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
         self.len() == 0
     }
 
+    /// The farthest from its home slot any series of this family was placed (at most
+    /// [`MAX_PROBE`]).
+    pub fn max_probe(&self) -> usize {
+        self.max_probe.load(Ordering::Relaxed)
+    }
+
     /// The overflow series, which recordings go to when their own series cannot exist.
     pub fn overflow(&self) -> M::Handle<'_> {
         self.overflow.handle(&self.config)
@@ -229,7 +289,7 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
     fn config_limits(&self) -> (usize, usize, Option<&'static Limits>) {
         let limits = self.limits();
         let config = limits.map_or(&RegistryConfig::DEFAULT, Limits::config);
-        let cap = SERIES.min(config.max_series_per_metric);
+        let cap = admitted_series(SERIES).min(config.max_series_per_metric);
         (config.max_label_value_length, cap, limits)
     }
 }
@@ -312,6 +372,10 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
 
     /// Everything else: probing past the home slot, waiting out a concurrent insert,
     /// inserting, and giving up. Kept out of line so the fast path stays small.
+    ///
+    /// The probe reads the hint bytes of up to eight slots at a time and finds, without a
+    /// branch per slot, the ones that may be this key's (hint 0: EMPTY or not yet known;
+    /// or a hint with this key's tag bits). Only those slots are read.
     #[inline(never)]
     fn probe(
         &self,
@@ -320,65 +384,115 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
         start: usize,
         start_distance: usize,
     ) -> Result<&M, LabelError> {
-        let mask = SERIES - 1;
+        /// A one in the low bit of each byte, and in the high bit of each byte.
+        const LOW: u64 = u64::MAX / 255;
+        const HIGH: u64 = LOW << 7;
+        /// The high bit of each byte of `word` that is zero (and perhaps of some bytes
+        /// above a zero one: a borrow; such a slot is read for nothing, never skipped).
+        const fn zero_bytes(word: u64) -> u64 {
+            word.wrapping_sub(LOW) & !word & HIGH
+        }
+        let wanted = LOW * u64::from(ready_hint(tag));
         let mut index = start;
         let mut distance = start_distance;
-        if distance >= SERIES {
-            // A one-slot table whose slot holds another series.
-            return Err(LabelError::FamilyFull {
-                capacity: self.config_limits().1,
-            });
-        }
+        let mut farthest = self.max_probe.load(Ordering::Acquire);
         loop {
-            let slot = &self.slots[index];
-            let mut state = slot.state.load(Ordering::Acquire);
-            loop {
-                match state & STATUS {
-                    READY => {
-                        if state & !STATUS == tag
-                            // SAFETY: `state` is READY, loaded with `Acquire` (the first
-                            // load above, `wait_ready`, or a failed claim, all `Acquire`).
-                            && unsafe { slot.with_key(|key| encoded::matches(key, values)) }
-                        {
-                            return Ok(&slot.metric);
-                        }
-                        break;
-                    }
-                    WRITING => {
-                        if state & !STATUS != tag {
-                            break;
-                        }
-                        state = slot.wait_ready()?;
-                    }
-                    EMPTY => match self.insert(slot, tag, values, distance)? {
-                        None => return Ok(&slot.metric),
-                        // Another thread claimed the slot first: look at it again.
-                        Some(actual) => state = actual,
-                    },
-                    // DEAD: claimed by an insert that could not reserve a series; never
-                    // holds a key.
-                    _ => break,
+            // The hints of slots `index ..`, up to eight, not past the end of the table.
+            let span = (SERIES - index).min(8);
+            let mut word = 0u64;
+            for (k, hint) in self.hints[index..index + span].iter().enumerate() {
+                // Acquire: a hint is stored after the state it summarises.
+                word |= u64::from(hint.load(Ordering::Acquire)) << (8 * k);
+            }
+            let mut candidates = zero_bytes(word) | zero_bytes(word ^ wanted);
+            if span < 8 {
+                // Only the span's own bytes.
+                candidates &= (1 << (8 * span)) - 1;
+            }
+            while candidates != 0 {
+                let k = candidates.trailing_zeros() as usize / 8;
+                candidates &= candidates - 1;
+                self.check_reach(distance + k, &mut farthest)?;
+                if let Some(metric) = self.probe_slot(index + k, tag, values, distance + k)? {
+                    return Ok(metric);
                 }
             }
-            distance += 1;
-            if distance >= SERIES {
-                return Err(LabelError::FamilyFull {
-                    capacity: self.config_limits().1,
-                });
-            }
-            if distance > self.max_probe.load(Ordering::Acquire)
+            // Every slot of the group is ruled out: go on after it, if the probe may.
+            distance += span;
+            self.check_reach(distance, &mut farthest)?;
+            index = (index + span) & (SERIES - 1);
+        }
+    }
+
+    /// Whether a probe may look at the slot `distance` from home; `Err` with the reason the
+    /// values can have no series when it may not. `farthest` caches `max_probe`.
+    #[inline(always)]
+    fn check_reach(&self, distance: usize, farthest: &mut usize) -> Result<(), LabelError> {
+        if distance >= SERIES || distance > MAX_PROBE {
+            // No series is placed this far from home: the values have none. Say why they
+            // cannot get one.
+            self.check_insertable()?;
+            return Err(LabelError::ProbeLimit { limit: MAX_PROBE });
+        }
+        if distance > *farthest {
+            *farthest = self.max_probe.load(Ordering::Acquire);
+            if distance > *farthest
                 && let Err(error) = self.check_insertable()
-                // The family looks full. The insert that filled it raised `max_probe`
-                // before reserving, and its reservation is now visible, so a second read
-                // sees how far out that insert placed its key.
-                && distance > self.max_probe.load(Ordering::Acquire)
             {
-                // No key is this far from its home slot, and none can be inserted any
-                // more: the values have no series and never will. Stop here instead of
-                // scanning the rest of a full table.
-                return Err(error);
+                // The family looks full. The insert that filled it raised `max_probe` before
+                // reserving, and its reservation is now visible, so a second read sees how
+                // far out that insert placed its key.
+                *farthest = self.max_probe.load(Ordering::Acquire);
+                if distance > *farthest {
+                    // No key is this far from its home slot, and none can be inserted any
+                    // more: the values have no series and never will. Stop here instead of
+                    // scanning the rest of a full table.
+                    return Err(error);
+                }
             }
-            index = (index + 1) & mask;
+        }
+        Ok(())
+    }
+
+    /// Looks at slot `index`, `distance` from home: `Some` with the series of `values`
+    /// if it is there or could be created there, `None` to go on probing.
+    #[inline(always)]
+    fn probe_slot(
+        &self,
+        index: usize,
+        tag: u32,
+        values: &[&str; LABELS],
+        distance: usize,
+    ) -> Result<Option<&M>, LabelError> {
+        let slot = &self.slots[index];
+        let mut state = slot.state.load(Ordering::Acquire);
+        loop {
+            match state & STATUS {
+                READY => {
+                    if state & !STATUS == tag
+                        // SAFETY: `state` is READY, loaded with `Acquire` (the first load
+                        // above, `wait_ready`, or a failed claim, all `Acquire`).
+                        && unsafe { slot.with_key(|key| encoded::matches(key, values)) }
+                    {
+                        return Ok(Some(&slot.metric));
+                    }
+                    return Ok(None);
+                }
+                WRITING => {
+                    if state & !STATUS != tag {
+                        return Ok(None);
+                    }
+                    state = slot.wait_ready()?;
+                }
+                EMPTY => match self.insert(index, tag, values, distance)? {
+                    None => return Ok(Some(&slot.metric)),
+                    // Another thread claimed the slot first: look at it again.
+                    Some(actual) => state = actual,
+                },
+                // DEAD: claimed by an insert that could not reserve a series; never holds
+                // a key.
+                _ => return Ok(None),
+            }
         }
     }
 
@@ -431,16 +545,29 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
         Ok(())
     }
 
-    /// Tries to create the series for `values` in the EMPTY `slot`. `Ok(None)` means it now
+    /// Tries to create the series for `values` in the EMPTY slot `index`. `Ok(None)` means it now
     /// lives there; `Ok(Some(state))` that another thread claimed the slot first.
     #[cold]
     fn insert(
         &self,
-        slot: &Slot<M, KEY_BYTES>,
+        index: usize,
         tag: u32,
         values: &[&str; LABELS],
         distance: usize,
     ) -> Result<Option<u32>, LabelError> {
+        let slot = &self.slots[index];
+        // Cheap refusal first, so that a full family claims no slot it cannot keep, and a
+        // flood into a full family costs no more than this check.
+        if let Err(error) = self.check_insertable() {
+            // Perhaps what filled the family was an insert into this very slot, claimed
+            // since it was seen EMPTY (maybe for these same values). The claim comes before
+            // the reservation just seen, so a second look at the slot sees it.
+            let state = slot.state.load(Ordering::Acquire);
+            if state & STATUS != EMPTY {
+                return Ok(Some(state));
+            }
+            return Err(error);
+        }
         let (max_len, _, _) = self.config_limits();
         for (value, label) in values.iter().zip(self.names) {
             if value.len() > max_len {
@@ -461,18 +588,6 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
                 });
             }
         }
-
-        // Cheap refusal first, so that a full family claims no slot it cannot keep.
-        if let Err(error) = self.check_insertable() {
-            // Perhaps what filled the family was an insert into this very slot, claimed
-            // since it was seen EMPTY (maybe for these same values). The claim comes before
-            // the reservation just seen, so a second look at the slot sees it.
-            let state = slot.state.load(Ordering::Acquire);
-            if state & STATUS != EMPTY {
-                return Ok(Some(state));
-            }
-            return Err(error);
-        }
         // Raise `max_probe` before the slot can be seen claimed, so that a lookup that sees
         // this insert's reservation (the table full) also sees how far from home it is.
         self.max_probe.fetch_max(distance, Ordering::AcqRel);
@@ -488,6 +603,7 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
             // The slot can never hold a series now (the family or the budget is spent):
             // retire it. It holds no key, so there is nothing to publish.
             slot.state.store(tag | DEAD, Ordering::Relaxed);
+            self.hints[index].store(HINT_DEAD, Ordering::Relaxed);
             return Err(error);
         }
 
@@ -499,6 +615,7 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
             let _ = encoded::encode(values, key);
         });
         slot.state.store(tag | READY, Ordering::Release);
+        self.hints[index].store(ready_hint(tag), Ordering::Release);
         Ok(None)
     }
 }
@@ -587,11 +704,21 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
     }
 
     fn capacity(&self) -> usize {
-        SERIES
+        admitted_series(SERIES)
     }
 
-    fn check(&self, _config: &RegistryConfig) -> Result<(), Reason> {
-        M::check_config(&self.config).map_err(Reason::InvalidBuckets)
+    fn check(&self, config: &RegistryConfig) -> Result<(), Reason> {
+        M::check_config(&self.config).map_err(Reason::InvalidBuckets)?;
+        // A table may round the series limit up to a power of two at its load bound, no
+        // further: twice that would only hold empty slots.
+        let max = config.max_series_per_metric;
+        if SERIES > slots_for(max) {
+            return Err(Reason::TooManySeries {
+                capacity: admitted_series(SERIES),
+                max,
+            });
+        }
+        Ok(())
     }
 
     fn attach(&self, limits: &'static Limits) -> Result<(), Reason> {

@@ -163,8 +163,8 @@ pub fn every_feature() -> Fixture {
     typed
         .with_labels((Kind::Feedback, Outcome::Error))
         .inc_by(3);
-    // Escaping and unicode in label values; the table holds 4, the fifth and sixth land in
-    // the overflow series.
+    // Escaping and unicode in label values; the table admits 3 series (three quarters of
+    // its 4 slots), so the fourth to sixth land in the overflow series.
     dynamic.with_labels(["/a\"b", "back\\slash"]).inc();
     dynamic.with_labels(["/line", "new\nline"]).inc_by(2);
     dynamic.with_labels(["/ünï", ""]).inc_by(3);
