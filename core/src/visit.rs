@@ -11,7 +11,7 @@
 use core::ops::ControlFlow;
 
 use crate::label::encoded::EncodedValues;
-use crate::metric::MetricKind;
+use crate::metric::{MetricKind, SketchSnapshot};
 
 /// One consistent point of one series.
 #[derive(Clone, Copy, Debug)]
@@ -131,22 +131,44 @@ impl<'a> Iterator for ExemplarLabels<'a> {
 }
 
 /// One consistent point of a summary series: `(quantile, value)` pairs in increasing
-/// quantile order, the count and the sum.
+/// quantile order, the count and the sum, and for Corral's own [`Summary`](crate::Summary)
+/// the sketch they were computed from.
+///
+/// The sketch is what an OTLP `ExponentialHistogram` or a Prometheus native histogram is
+/// built from ([`sketch`](Self::sketch)): the scale, the offset and counts of the bucket
+/// row, and the counts of zeros, negatives and values outside the row, all from the same
+/// read as the quantiles and count. With a sliding window its counts are the window's
+/// ([`SketchSnapshot::is_windowed`]) while `count` and `sum` stay all-time.
 #[derive(Clone, Copy, Debug)]
 pub struct SummaryValue<'a> {
     quantiles: &'a [(f64, f64)],
     count: u64,
     sum: f64,
+    sketch: Option<SketchSnapshot<'a>>,
 }
 
 impl<'a> SummaryValue<'a> {
-    /// A point with `(quantile, value)` pairs, `count` observations summing to `sum`.
+    /// A point with `(quantile, value)` pairs, `count` observations summing to `sum`, and
+    /// no sketch (for custom collectors).
     pub fn new(quantiles: &'a [(f64, f64)], count: u64, sum: f64) -> Self {
         Self {
             quantiles,
             count,
             sum,
+            sketch: None,
         }
+    }
+
+    /// The same point with the sketch it was read from.
+    #[must_use]
+    pub fn with_sketch(mut self, sketch: SketchSnapshot<'a>) -> Self {
+        self.sketch = Some(sketch);
+        self
+    }
+
+    /// The sketch the point was read from, when the series keeps one.
+    pub fn sketch(&self) -> Option<&SketchSnapshot<'a>> {
+        self.sketch.as_ref()
     }
 
     /// `(quantile, value)` pairs, in increasing quantile order.

@@ -519,3 +519,63 @@ fn handles_are_copy_and_read_the_same_series() {
     let debug = format!("{:?}", SummaryConfig::<6>::new(1.0));
     assert!(debug.contains("scale: 6"), "{debug}");
 }
+
+/// A visit carries the sketch with the quantiles, from the same read: an exporter building
+/// an exponential histogram needs nothing but the visitor.
+#[test]
+fn the_visit_carries_the_sketch() {
+    use corral_core::visit::{FamilyInfo, SeriesLabels, Visitor};
+    use corral_core::{Desc, Registry, RegistryConfig, Value};
+
+    struct Sketches(Vec<(u32, i32, Vec<u64>, u64, u64, u64)>);
+    impl Visitor for Sketches {
+        fn series(
+            &mut self,
+            _: &FamilyInfo<'_>,
+            _: &SeriesLabels<'_>,
+            value: &Value<'_>,
+        ) -> ControlFlow<()> {
+            if let Value::Summary(point) = value {
+                let sketch = point.sketch().expect("a Summary carries its sketch");
+                assert_eq!(sketch.count(), point.count());
+                self.0.push((
+                    sketch.scale(),
+                    sketch.offset(),
+                    sketch.counts().to_vec(),
+                    sketch.zero(),
+                    sketch.negative(),
+                    point.count(),
+                ));
+            }
+            ControlFlow::Continue(())
+        }
+    }
+
+    let registry: &'static Registry<2> = Box::leak(Box::new(Registry::with_config(
+        RegistryConfig::DEFAULT.with_self_metrics(false),
+    )));
+    let summary: &'static Summary<64> = Box::leak(Box::new(Summary::new(SummaryConfig::new(1.0))));
+    registry
+        .register(Desc::new("sketched_seconds", "s"), summary)
+        .unwrap();
+    for v in [0.0, -2.0, 1.5, 1.5, 3.0] {
+        summary.observe(v);
+    }
+    let mut seen = Sketches(Vec::new());
+    registry.visit(&mut seen);
+    let expected = summary.read_sketch(|s| {
+        (
+            s.scale(),
+            s.offset(),
+            s.counts().to_vec(),
+            s.zero(),
+            s.negative(),
+            s.count(),
+        )
+    });
+    assert_eq!(seen.0, [expected]);
+    let (_, _, counts, zero, negative, count) = &seen.0[0];
+    assert_eq!((*zero, *negative, *count), (1, 1, 5));
+    // 1.5 twice in the row; 3.0 is above its range (1, 2] and counts as overflow.
+    assert_eq!(counts.iter().sum::<u64>(), 2);
+}

@@ -864,11 +864,9 @@ impl<const BUCKETS: usize, const WINDOW: usize, const SCALE: u32>
             let mut pairs = [(0.0, 0.0); MAX_QUANTILES];
             let pairs = &mut pairs[..wanted.len()];
             sketch.quantiles_into(wanted, pairs);
-            f(&Value::Summary(SummaryValue::new(
-                pairs,
-                sketch.count(),
-                sketch.sum(),
-            )))
+            f(&Value::Summary(
+                SummaryValue::new(pairs, sketch.count(), sketch.sum()).with_sketch(*sketch),
+            ))
         })
     }
 
