@@ -67,6 +67,7 @@ mod macros;
 mod metric;
 mod pad;
 mod registry;
+mod seed;
 mod sync;
 pub mod visit;
 
@@ -94,6 +95,7 @@ pub use metric::{
 };
 pub use pad::{CACHE_LINE, CachePadded};
 pub use registry::{Desc, Limits, Registry, RegistryConfig};
+pub use seed::{GlobalSeed, SeedError, hash_seed_is_set, set_hash_seed};
 pub use visit::{
     Cursor, FamilyInfo, HistogramValue, SeriesLabels, SummaryValue, Value, Visit, Visitor,
 };

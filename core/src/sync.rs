@@ -28,6 +28,11 @@ pub(crate) use portable_atomic::{
     AtomicI64, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering,
 };
 
+/// A 64-bit atomic for `static` items, in every build: loom's atomics cannot be `const`,
+/// so the process-wide hash seed (`seed.rs`) uses portable-atomic's even under loom; no
+/// model checks it.
+pub(crate) use portable_atomic::AtomicU64 as StaticU64;
+
 /// `UnsafeCell` with loom's closure-based access API, so that every access to cell
 /// contents is visible to the model checker when loom is on.
 #[cfg(corral_loom)]

@@ -48,6 +48,7 @@ pub mod encode;
 pub mod process;
 mod registry;
 pub mod runtime;
+pub mod seed;
 pub mod seeded;
 pub mod stripe;
 pub mod timer;

@@ -19,7 +19,10 @@ static DEFAULT: OnceLock<DefaultRegistry> = OnceLock::new();
 /// Getting it is one atomic load; keep the handles you register, not the registry, on hot
 /// paths.
 pub fn default_registry() -> &'static DefaultRegistry {
-    DEFAULT.get_or_init(DefaultRegistry::new)
+    DEFAULT.get_or_init(|| {
+        crate::seed::seed_from_os();
+        DefaultRegistry::new()
+    })
 }
 
 /// Creates the process-wide registry with `config` (for example from
@@ -34,6 +37,7 @@ pub fn init_default_registry(
 ) -> Result<&'static DefaultRegistry, AlreadyInitialized> {
     let mut created = false;
     let registry = DEFAULT.get_or_init(|| {
+        crate::seed::seed_from_os();
         created = true;
         DefaultRegistry::with_config(config)
     });

@@ -189,8 +189,10 @@ impl<const FAMILIES: usize> fmt::Debug for Families<FAMILIES> {
 }
 
 impl<const FAMILIES: usize> Families<FAMILIES> {
-    /// Defines families in `registry`.
+    /// Defines families in `registry`. Sets the process-wide label hash seed from the
+    /// operating system if nothing has yet ([`crate::seed::seed_from_os`]).
     pub fn new(registry: &'static Registry<FAMILIES>) -> Self {
+        crate::seed::seed_from_os();
         Self {
             registry,
             index: Mutex::new(hashbrown::HashMap::new()),

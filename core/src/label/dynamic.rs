@@ -48,8 +48,7 @@ use crate::visit::SeriesLabels;
 /// seeds for label values that come from untrusted input.
 pub type DefaultHashBuilder = FixedState;
 
-/// The fixed seed of [`DefaultHashBuilder`] in [`DynamicFamily::new`].
-const DEFAULT_SEED: u64 = 0x636f_7272_616c_5f31;
+use crate::seed::{DEFAULT_SEED, GlobalSeed};
 
 const EMPTY: u32 = 0;
 const WRITING: u32 = 1;
@@ -624,9 +623,27 @@ impl<M: Metric<Config = ()>, const LABELS: usize, const SERIES: usize, const KEY
     DynamicFamily<M, LABELS, SERIES, KEY_BYTES>
 {
     const_fn! {
-        /// A family with label `names` and the default fixed-seed hasher.
+        /// A family with label `names` and the default hasher, whose seed is fixed and
+        /// published.
+        ///
+        /// Fine for label values the program chooses itself (its own routes, enum-like
+        /// strings). When values can come from outside (tenants, paths, headers), prefer
+        /// [`seeded`](DynamicFamily::seeded), whose seed the program sets once at start-up,
+        /// so that nobody can compute values that collide in the table.
         pub const fn new(names: [&'static str; LABELS]) -> Self {
             Self::with_hasher(names, (), FixedState::with_seed(DEFAULT_SEED))
+        }
+    }
+}
+
+impl<M: Metric<Config = ()>, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize>
+    DynamicFamily<M, LABELS, SERIES, KEY_BYTES, GlobalSeed>
+{
+    const_fn! {
+        /// A family with label `names` hashed with the process-wide seed set by
+        /// [`set_hash_seed`](crate::set_hash_seed) (see [`GlobalSeed`]).
+        pub const fn seeded(names: [&'static str; LABELS]) -> Self {
+            Self::with_hasher(names, (), GlobalSeed)
         }
     }
 }
