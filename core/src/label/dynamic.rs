@@ -427,7 +427,13 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
     /// values can have no series when it may not. `farthest` caches `max_probe`.
     #[inline(always)]
     fn check_reach(&self, distance: usize, farthest: &mut usize) -> Result<(), LabelError> {
-        if distance >= SERIES || distance > MAX_PROBE {
+        if distance >= SERIES {
+            // Every slot of the table was looked at: all are taken.
+            return Err(LabelError::FamilyFull {
+                capacity: self.config_limits().1,
+            });
+        }
+        if distance > MAX_PROBE {
             // No series is placed this far from home: the values have none. Say why they
             // cannot get one.
             self.check_insertable()?;
