@@ -51,7 +51,7 @@ fn shape_lookup(c: &mut Criterion) {
             runtime.with_labels(black_box(LOOKUPS[i])).inc();
             i = next12(i);
         });
-        assert!(runtime.len() == 12 && runtime.overflow().get() == 0);
+        assert!(runtime.len() <= 12 && runtime.overflow().get() == 0);
     });
     group.bench_function("corral-static", |b| {
         let mut i = 0;
@@ -59,7 +59,7 @@ fn shape_lookup(c: &mut Criterion) {
             STATIC.with_labels(black_box(LOOKUPS[i])).inc();
             i = next12(i);
         });
-        assert!(STATIC.len() == 12 && STATIC.overflow().get() == 0);
+        assert!(STATIC.len() <= 12 && STATIC.overflow().get() == 0);
     });
 
     let prom = prometheus::IntCounterVec::new(
