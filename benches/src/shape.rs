@@ -6,7 +6,7 @@
 //! - Render: `families` counter families of 100 series plus `families` histogram series
 //!   (in families of 100), where every name, help text and label value (`v0`..`v99`) is a
 //!   run-time `String`, and Corral's families are defined through corral-std's
-//!   [`Families`](corral_std::runtime::Families) (seeded tables), as a service whose metrics
+//!   [`Families`] (seeded tables), as a service whose metrics
 //!   come from configuration would define them.
 
 use corral_core::{Counter, Registry, RegistryConfig, buckets};
