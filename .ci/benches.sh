@@ -14,3 +14,5 @@ cargo run --locked --profile bench -p corral-benches --bin contention -- \
     --threads 1,2 --runs 1 --ops 2000
 cargo run --locked --profile bench -p corral-benches --bin memory -- \
     --counters 200 --histograms 20
+# The peer-shape fixture's heap per series; fails unless every library renders every sample.
+cargo run --locked --profile bench -p corral-benches --bin shape_memory

@@ -14,7 +14,13 @@
 //! `observe:raw-atomic`, `observe:prometheus`, `observe:prometheus-client`,
 //! `observe:measured` (histogram observations); `flood:hit`, `flood:overflow` (a full
 //! 1,024-slot family: hits rotating over its 768 series, or distinct new values that end
-//! in the overflow series, as in `benches/flood.rs`). Running it with two values of N and
+//! in the overflow series, as in `benches/flood.rs`); the peer shape
+//! (`corral_benches::shape`): `shape:corral-runtime`, `shape:corral-static`,
+//! `shape:prometheus` (per-call lookups of `GET|POST|PUT|DELETE` × `200|404|500`),
+//! `shape-render:corral`, `shape-render:measured` (N renders of the 10,000-counter
+//! fixture, so set-up is the same for both N), `shape-render-100k:corral`,
+//! `shape-render-100k:measured` (the 100,000-counter one). Running it with two values of N
+//! and
 //! subtracting the totals gives instructions per operation without the set-up.
 
 use std::hint::black_box;
@@ -23,6 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use corral_benches::peers::measured_labels::{self, StringLabels};
 use corral_benches::peers::{self, PcLabels};
 use corral_benches::raw::{RawHistogram, RawLabelled};
+use corral_benches::shape;
 use corral_benches::{
     AgentValue, COMBINATIONS, Method, OBSERVATIONS, Status, TYPED_COMBINATIONS, next12, next16,
 };
@@ -131,6 +138,60 @@ fn main() {
         "observe:measured" => {
             let histogram = measured::Histogram::<13>::with_metadata(peers::measured_thresholds());
             observed(n, |v| histogram.observe(v));
+        }
+        "shape:corral-runtime" => {
+            static REGISTRY: corral_core::Registry<2> = corral_core::Registry::new();
+            let families = corral_std::runtime::Families::new(&REGISTRY);
+            let family = families
+                .family::<Counter, 2, 32>(
+                    &corral_std::runtime::Spec::new("profile_total", "help"),
+                    ["method", "status"],
+                )
+                .expect("a fresh registry");
+            labelled(n, |i| {
+                family.with_labels(black_box(shape::LOOKUPS[i])).inc()
+            });
+        }
+        "shape:corral-static" => {
+            labelled(n, |i| {
+                DYNAMIC.with_labels(black_box(shape::LOOKUPS[i])).inc()
+            });
+        }
+        "shape:prometheus" => {
+            let vec = prometheus::IntCounterVec::new(
+                prometheus::Opts::new("profile_total", "help"),
+                &["method", "status"],
+            )
+            .expect("valid counter");
+            labelled(n, |i| {
+                vec.with_label_values(black_box(&shape::LOOKUPS[i])).inc()
+            });
+        }
+        "shape-render:corral" | "shape-render-100k:corral" => {
+            let fixture = shape::Fixture::new(if workload.contains("100k") { 1000 } else { 100 });
+            let registry = shape::corral(&fixture);
+            let mut out = Vec::new();
+            for _ in 0..n {
+                out.clear();
+                corral_core::encode::Renderer::prometheus()
+                    .render(
+                        black_box(registry),
+                        &mut corral_std::encode::VecSink::new(&mut out),
+                    )
+                    .expect("a Vec has room");
+            }
+        }
+        "shape-render:measured" | "shape-render-100k:measured" => {
+            use measured::MetricGroup as _;
+            let fixture = shape::Fixture::new(if workload.contains("100k") { 1000 } else { 100 });
+            let metrics = shape::ms::metrics(&fixture);
+            let mut encoder = measured::text::BufferedTextEncoder::new();
+            for _ in 0..n {
+                black_box(&metrics)
+                    .collect_group_into(&mut encoder)
+                    .expect("infallible");
+                black_box(encoder.finish());
+            }
         }
         other => {
             eprintln!("lookup_profile: unknown workload {other:?}");

@@ -5,6 +5,7 @@
 
 pub mod peers;
 pub mod raw;
+pub mod shape;
 
 pub use raw::RawLabelled;
 

@@ -187,20 +187,38 @@ fn coarser_scale_has_its_own_bound() {
     );
 }
 
+/// A configuration that names no quantiles reports [`DEFAULT_QUANTILES`], each one within
+/// the bound of the exact quantile of what was observed.
 #[test]
 fn default_quantiles_are_reported() {
-    let summary: Summary<64> = Summary::new(SummaryConfig::new(1.0));
-    summary.observe(1.5);
+    // 128 buckets at the default scale (64 per doubling) cover 1 to 4; the values are 1.000
+    // to 1.999.
+    let summary: Summary<128> = Summary::new(SummaryConfig::new(1.0));
+    let samples: Vec<f64> = (0..1000).map(|i| 1.0 + f64::from(i) / 1000.0).collect();
+    // Observed in a shuffled order (617 is coprime to 1,000: each sample once).
+    for i in 0..samples.len() {
+        summary.observe(samples[(i * 617) % samples.len()]);
+    }
+    let bound = Summary::<128>::RELATIVE_ERROR;
     summary.read(|value| {
         let Value::Summary(point) = value else {
             panic!("not a summary")
         };
         let qs: Vec<f64> = point.quantiles().iter().map(|(q, _)| *q).collect();
         assert_eq!(qs, DEFAULT_QUANTILES);
-        assert_eq!(qs, [0.5, 0.9, 0.95, 0.99, 0.999]);
-        // One observation: every quantile is it (the estimate is clamped to [min, max]).
-        assert!(point.quantiles().iter().all(|(_, v)| *v == 1.5));
+        for &(q, estimate) in point.quantiles() {
+            let exact = samples[(quantile_rank(q, samples.len() as u64) - 1) as usize];
+            let error = ((estimate - exact) / exact).abs();
+            assert!(
+                error <= bound * (1.0 + 1e-9),
+                "q={q}: estimate {estimate}, exact {exact}, error {error} > bound {bound}"
+            );
+        }
     });
+    // One observation: every quantile is it (the estimate is clamped to [min, max]).
+    let single: Summary<64> = Summary::new(SummaryConfig::new(1.0));
+    single.observe(1.5);
+    assert!(DEFAULT_QUANTILES.iter().all(|&q| single.quantile(q) == 1.5));
     assert!(matches!(
         SummaryConfig::<6>::new(1.0).try_with_quantiles(&[0.5, 0.5]),
         Err(SummaryConfigError::QuantilesNotIncreasing { index: 1 })

@@ -75,12 +75,52 @@ mod tests {
 
     use super::*;
 
+    /// Label values the seed tests hash: short and long, ASCII and not.
+    fn keys() -> Vec<String> {
+        (0..64)
+            .map(|i| match i % 4 {
+                0 => format!("tenant-{i}"),
+                1 => format!("/api/v{i}/orders"),
+                2 => "x".repeat(i + 1),
+                _ => format!("été-{i}"),
+            })
+            .collect()
+    }
+
+    /// Two states made independently hash the same values differently: with 64-bit hashes
+    /// from random keys, one equal pair among 64 has a probability of about 2^-58, so any
+    /// equal pair means the keys were not drawn independently.
     #[test]
     fn each_state_hashes_differently() {
         let (a, b) = (random_state(), random_state());
-        let key = "tenant-42";
-        assert_ne!(a.hash_one(key), b.hash_one(key));
-        assert_eq!(a.hash_one(key), a.hash_one(key));
+        let equal: Vec<String> = keys()
+            .into_iter()
+            .filter(|k| a.hash_one(k.as_str()) == b.hash_one(k.as_str()))
+            .collect();
+        assert!(equal.is_empty(), "two fresh states agreed on {equal:?}");
+    }
+
+    /// A seeded family finds every series again: one state's hash of a value does not
+    /// change between lookups, so each value keeps one series and its count.
+    #[test]
+    fn a_seeded_family_resolves_each_value_to_one_series() {
+        let fam: &'static SeededFamily<Counter, 1, 128> = Box::leak(Box::new(family(["key"])));
+        let keys = keys();
+        let first: Vec<*const Counter> = keys
+            .iter()
+            .map(|k| {
+                let c = fam.with_labels([k.as_str()]);
+                c.inc();
+                core::ptr::from_ref(c)
+            })
+            .collect();
+        for (k, &series) in keys.iter().zip(&first) {
+            let again = fam.with_labels([k.as_str()]);
+            again.inc();
+            assert!(core::ptr::eq(again, series), "{k} moved to another series");
+            assert_eq!(again.get(), 2, "{k}");
+        }
+        assert_eq!(fam.len(), keys.len());
     }
 
     /// Run as a child process: prints the hash of one key under the process's first state.

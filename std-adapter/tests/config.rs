@@ -408,3 +408,74 @@ fn syntax_and_io_errors_are_reported() {
         "{e}"
     );
 }
+
+/// 100,000 nested `[` (about 200 KB): refused by the pre-parse limit, naming it, rather than
+/// handed to the YAML scanner, whose time grows with the square of the depth.
+#[test]
+fn deep_nesting_is_refused_before_parsing() {
+    use corral_std::config::MAX_DEPTH;
+    let deep = format!(
+        "observability:\n  service:\n    name: {}{}\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let e = error(&deep);
+    assert_eq!(e.kind, ErrorKind::TooLarge, "{e}");
+    // Three block levels (indentations 0, 2, 4), so the (MAX_DEPTH - 2)th `[` is one too
+    // many; the first `[` is at column 11.
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "(document): collections nest deeper than {MAX_DEPTH} levels (MAX_DEPTH) at line 3 \
+             column {}",
+            11 + MAX_DEPTH - 3
+        )
+    );
+
+    // The same through a file, which is named.
+    let dir = std::env::temp_dir().join(format!("corral-config-deep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("observability.yaml");
+    std::fs::write(&file, &deep).unwrap();
+    let e = ObservabilityConfig::from_file_with(&file, |_| None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::TooLarge);
+    assert!(
+        e.to_string().starts_with(&format!("{}: ", file.display())),
+        "{e}"
+    );
+
+    // Deep block nesting, by indentation alone.
+    let ladder: String = (0..200)
+        .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+        .collect();
+    assert_eq!(error(&ladder).kind, ErrorKind::TooLarge);
+
+    // Nesting within the limit is the parser's to judge: here an unknown key, not a limit.
+    let shallow = format!(
+        "observability:\n  extra: {}{}\n",
+        "[".repeat(20),
+        "]".repeat(20)
+    );
+    assert_eq!(error(&shallow).kind, ErrorKind::UnknownKey);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A file over the size limit is refused without reading it whole.
+#[test]
+fn oversized_files_are_refused() {
+    use corral_std::config::MAX_BYTES;
+    let dir = std::env::temp_dir().join(format!("corral-config-big-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("observability.yaml");
+    let mut text = String::from("observability:\n  service:\n    name: x\n");
+    text.push_str(&"#".repeat(MAX_BYTES));
+    std::fs::write(&file, &text).unwrap();
+    let e = ObservabilityConfig::from_file_with(&file, |_| None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::TooLarge);
+    assert!(
+        e.message
+            .contains(&format!("more than the {MAX_BYTES} (MAX_BYTES) read")),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

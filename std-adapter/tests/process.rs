@@ -188,29 +188,55 @@ fn process_metrics_match_proc_self() {
         "{reported} vs now {now}"
     );
 
-    // CPU: user + system ticks, and it grows while this thread spins.
-    let before = scrape()["process_cpu_seconds_total"];
-    let independent = (stat_field(14) + stat_field(15)) / ticks;
-    assert!(
-        (before - independent).abs() <= 0.05,
-        "{before} vs {independent}"
-    );
-    let spin = Instant::now();
-    let mut x = 0u64;
-    while spin.elapsed() < Duration::from_millis(300) {
-        x = core::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
-    }
-    let after = scrape();
-    let spent = after["process_cpu_seconds_total"] - before;
-    assert!(
-        spent >= 0.1,
-        "spinning 300 ms added only {spent} s of CPU time"
-    );
+    // CPU: user + system ticks, read between two independent reads of /proc/self/stat, and
+    // a usage ratio between the bounds those reads give. The spin runs until this process'
+    // own CPU clock has advanced by `SPIN_TICKS`, so a loaded machine makes it take longer,
+    // never makes it spend less.
+    const SPIN_TICKS: f64 = 20.0;
+    let cpu_ticks = || stat_field(14) + stat_field(15);
     let cpus = std::thread::available_parallelism().unwrap().get() as f64;
+    // The collector keeps its usage base unless 100 ms have passed since it was taken: wait
+    // longer than that, so the next scrape becomes the base the ratio is measured from.
+    std::thread::sleep(Duration::from_millis(150));
+    let (t_a, i_a) = (Instant::now(), cpu_ticks());
+    let before = scrape()["process_cpu_seconds_total"];
+    let (t_b, i_b) = (Instant::now(), cpu_ticks());
+    assert!(
+        i_a / ticks <= before && before <= i_b / ticks,
+        "{before} s of CPU is not between the reads before ({}) and after ({})",
+        i_a / ticks,
+        i_b / ticks
+    );
+    let mut x = 0u64;
+    let patience = Instant::now();
+    while cpu_ticks() < i_b + SPIN_TICKS {
+        for _ in 0..10_000 {
+            x = core::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        }
+        assert!(
+            patience.elapsed() < Duration::from_secs(120),
+            "the CPU clock did not advance {SPIN_TICKS} ticks in 120 s of spinning"
+        );
+    }
+    let (t_c, i_c) = (Instant::now(), cpu_ticks());
+    let after = scrape();
+    let (t_d, i_d) = (Instant::now(), cpu_ticks());
+    let spent = after["process_cpu_seconds_total"];
+    assert!(
+        i_c / ticks <= spent && spent <= i_d / ticks,
+        "{spent} s of CPU is not between the reads before ({}) and after ({})",
+        i_c / ticks,
+        i_d / ticks
+    );
+    assert!(spent - before >= SPIN_TICKS / ticks, "{before} -> {spent}");
+    // The ratio: (CPU between the two scrapes) / (wall between them) / CPUs, each side
+    // bounded by the independent reads around the scrapes, clamped to at most 1.
+    let lowest = (i_c - i_b) / ticks / (t_d - t_a).as_secs_f64() / cpus;
+    let highest = ((i_d - i_a) / ticks / (t_c - t_b).as_secs_f64() / cpus).min(1.0);
     let ratio = after["process_cpu_usage_ratio"];
     assert!(
-        ratio > 0.25 / cpus && ratio <= 1.0,
-        "usage ratio {ratio} after one thread spun on {cpus} CPUs"
+        lowest * (1.0 - 1e-9) <= ratio && ratio <= highest * (1.0 + 1e-9),
+        "usage ratio {ratio} outside [{lowest}, {highest}] on {cpus} CPUs"
     );
 
     // The handle reads the same way, and reports no error.

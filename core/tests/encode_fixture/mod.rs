@@ -12,6 +12,39 @@ use corral_core::{
     Value,
 };
 
+/// FNV-1a, 64-bit on every target: the dynamic families' slot order, and so the order of
+/// their series in the golden files, is the same on 32- and 64-bit targets (the default
+/// fixed-seed hasher folds at pointer width, so its hashes differ between the two).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WidthIndependent;
+
+/// [`WidthIndependent`]'s hasher.
+#[derive(Debug)]
+pub struct Fnv(u64);
+
+impl core::hash::Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        // The length too, as the real hashers mix it in: ("ab", "c") and ("a", "bc") differ.
+        self.0 = (self.0 ^ bytes.len() as u64).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+
+    fn finish(&self) -> u64 {
+        // The table's home slot comes from the hash's high bits: spread the low ones up.
+        self.0 ^ (self.0 >> 29).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+}
+
+impl core::hash::BuildHasher for WidthIndependent {
+    type Hasher = Fnv;
+
+    fn build_hasher(&self) -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
 corral_core::label_enum! {
     /// Event kinds.
     pub enum Kind: "kind" { Metric = "metric", Feedback = "feedback" }
@@ -71,10 +104,15 @@ pub fn every_feature() -> Fixture {
     let sharded: &'static ShardedCounter<4> = Box::leak(Box::new(ShardedCounter::new()));
     let typed: &'static TypedFamily<Counter, (Kind, Outcome), 4> =
         Box::leak(Box::new(TypedFamily::new()));
-    let dynamic: &'static DynamicFamily<Counter, 2, 4> =
-        Box::leak(Box::new(DynamicFamily::new(["path", "note"])));
-    let empty: &'static DynamicFamily<Gauge, 1, 4> =
-        Box::leak(Box::new(DynamicFamily::new(["queue"])));
+    let dynamic: &'static DynamicFamily<Counter, 2, 4, 112, WidthIndependent> =
+        Box::leak(Box::new(DynamicFamily::with_hasher(
+            ["path", "note"],
+            (),
+            WidthIndependent,
+        )));
+    let empty: &'static DynamicFamily<Gauge, 1, 4, 112, WidthIndependent> = Box::leak(Box::new(
+        DynamicFamily::with_hasher(["queue"], (), WidthIndependent),
+    ));
     let traced: &'static CounterWithExemplar = Box::leak(Box::new(CounterWithExemplar::new()));
     let sizes: &'static HistogramWithExemplars<4> =
         Box::leak(Box::new(HistogramWithExemplars::new(&[0.001, 1e6, 1.5e7])));

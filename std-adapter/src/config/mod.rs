@@ -53,6 +53,11 @@
 //!
 //! ## Loading
 //!
+//! 1. The text is checked against [`MAX_BYTES`] (1 MiB) and [`MAX_DEPTH`] (64 levels of
+//!    nested collections) in one linear pass, before any parsing: the YAML scanner's time
+//!    grows with the square of the nesting depth. A text past either is refused with
+//!    [`ErrorKind::TooLarge`]; [`ObservabilityConfig::from_file`] reads at most one byte
+//!    past the size limit.
 //! 1. The text is parsed as YAML with `yaml_serde`, the YAML organisation's maintained
 //!    continuation of `serde_yaml` (anchors and `<<` merge keys work). Syntax errors carry
 //!    line and column.
@@ -83,16 +88,20 @@
 //! registration and has no switch to stop it.
 
 mod de;
+mod limits;
 mod path;
 mod subst;
 
 use core::fmt;
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::Path;
 
 use corral_core::{RegistryConfig, is_valid_label_name};
 use serde::{Deserialize, Serialize};
 use yaml_serde::{Mapping, Value};
+
+pub use limits::{MAX_BYTES, MAX_DEPTH};
 
 use crate::cardinality::{ThresholdError, Thresholds};
 use path::KeyPath;
@@ -444,6 +453,9 @@ pub enum ErrorKind {
     BadReference,
     /// A value of the right type but outside what is allowed.
     Invalid,
+    /// The text is larger than [`MAX_BYTES`] or nests deeper than [`MAX_DEPTH`]; it was not
+    /// parsed.
+    TooLarge,
 }
 
 /// A configuration could not be loaded. Its message starts with the key path.
@@ -512,6 +524,18 @@ impl ObservabilityConfig {
                 format!("invalid YAML: {e}"),
             )
         };
+        limits::check(text).map_err(|exceeded| {
+            let message = match exceeded {
+                limits::Exceeded::Size { len } => {
+                    format!("the text has {len} bytes, more than the {MAX_BYTES} (MAX_BYTES) read")
+                }
+                limits::Exceeded::Depth { line, column } => format!(
+                    "collections nest deeper than {MAX_DEPTH} levels (MAX_DEPTH) at line \
+                     {line} column {column}"
+                ),
+            };
+            ConfigError::at(ErrorKind::TooLarge, &KeyPath::new(), message)
+        })?;
         let mut user: Value = yaml_serde::from_str(text).map_err(syntax)?;
         // `<<: *anchor` merge keys, as YAML 1.1 defines them.
         user.apply_merge().map_err(syntax)?;
@@ -572,12 +596,17 @@ impl ObservabilityConfig {
     ) -> Result<Self, ConfigError> {
         let path = path.as_ref();
         let file = Some(path.display().to_string());
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        let io = |e: std::io::Error| ConfigError {
             kind: ErrorKind::Io,
             path: KeyPath::new().to_string(),
             message: format!("cannot read: {e}"),
             file: file.clone(),
-        })?;
+        };
+        // At most one byte past the limit is read: a larger file is refused unread.
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_BYTES as u64 + 1).read_to_string(&mut text))
+            .map_err(io)?;
         Self::from_yaml_str_with(&text, vars).map_err(|e| ConfigError { file, ..e })
     }
 
