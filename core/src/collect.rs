@@ -2,15 +2,11 @@
 
 use core::ops::ControlFlow;
 
+use crate::config::{Limits, RegistryConfig};
 use crate::error::{OverflowCounts, OverflowReason, Reason};
 use crate::macros::{const_fn, fresh_array};
-use crate::metric::{
-    Counter, FloatCounter, Gauge, Histogram, IntGauge, Metric, MetricKind, ShardedCounter,
-    ShardedHistogram,
-};
-use crate::registry::{Limits, RegistryConfig};
 use crate::sync::{AtomicU64, Ordering};
-use crate::visit::{SeriesLabels, Value};
+use crate::value::{MetricKind, SeriesLabels, Value};
 
 /// Receives the series of one family during a visit: `(position, labels, value)`.
 ///
@@ -74,57 +70,15 @@ pub trait Collect: Sync {
 }
 
 /// Collects the one unlabelled series of a standalone metric.
-fn collect_one(from: usize, sink: &mut SeriesSink<'_>, value: &Value<'_>) -> ControlFlow<usize> {
+pub(crate) fn collect_one(
+    from: usize,
+    sink: &mut SeriesSink<'_>,
+    value: &Value<'_>,
+) -> ControlFlow<usize> {
     if from == 0 && sink(0, &SeriesLabels::NONE, value).is_break() {
         return ControlFlow::Break(0);
     }
     ControlFlow::Continue(())
-}
-
-macro_rules! collect_standalone {
-    ($($ty:ty),* $(,)?) => {$(
-        impl Collect for $ty {
-            fn kind(&self) -> MetricKind {
-                <$ty as Metric>::KIND
-            }
-
-            fn collect(&self, from: usize, sink: &mut SeriesSink<'_>) -> ControlFlow<usize> {
-                Metric::read(self, &(), |value| collect_one(from, sink, value))
-            }
-        }
-    )*};
-}
-
-collect_standalone!(Counter, FloatCounter, Gauge, IntGauge);
-
-impl<const STRIPES: usize> Collect for ShardedCounter<STRIPES> {
-    fn kind(&self) -> MetricKind {
-        MetricKind::Counter
-    }
-
-    fn collect(&self, from: usize, sink: &mut SeriesSink<'_>) -> ControlFlow<usize> {
-        Metric::read(self, &(), |value| collect_one(from, sink, value))
-    }
-}
-
-impl<const BUCKETS: usize, const STRIPES: usize> Collect for ShardedHistogram<BUCKETS, STRIPES> {
-    fn kind(&self) -> MetricKind {
-        MetricKind::Histogram
-    }
-
-    fn collect(&self, from: usize, sink: &mut SeriesSink<'_>) -> ControlFlow<usize> {
-        self.read(|value| collect_one(from, sink, value))
-    }
-}
-
-impl<const BUCKETS: usize> Collect for Histogram<BUCKETS> {
-    fn kind(&self) -> MetricKind {
-        MetricKind::Histogram
-    }
-
-    fn collect(&self, from: usize, sink: &mut SeriesSink<'_>) -> ControlFlow<usize> {
-        self.read(|value| collect_one(from, sink, value))
-    }
 }
 
 /// Per-reason counts of recordings a family sent to its overflow series.

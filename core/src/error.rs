@@ -2,8 +2,6 @@
 
 use core::fmt;
 
-use crate::metric::BoundsError;
-
 /// A registration was refused; nothing was registered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -321,3 +319,143 @@ impl OverflowReason {
 
 /// Recordings sent to a family's overflow series, by reason.
 pub type OverflowCounts = [u64; OverflowReason::ALL.len()];
+
+/// Why a set of bucket bounds was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BoundsError {
+    /// More finite bounds than the histogram has buckets for (one bucket is always `+Inf`).
+    TooMany {
+        /// Finite bounds given.
+        bounds: usize,
+        /// Buckets the histogram type holds, `+Inf` included.
+        capacity: usize,
+    },
+    /// A bound is NaN or infinite (`+Inf` is implicit and must not be listed).
+    NotFinite {
+        /// Position of the offending bound.
+        index: usize,
+    },
+    /// A bound is not greater than the one before it.
+    NotIncreasing {
+        /// Position of the offending bound.
+        index: usize,
+    },
+    /// A summary's configuration does not fit its type.
+    Summary(SummaryConfigError),
+}
+
+impl fmt::Display for BoundsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            BoundsError::TooMany { bounds, capacity } => write!(
+                f,
+                "{bounds} finite bucket bounds do not fit a histogram of {capacity} buckets \
+                 (one bucket is always +Inf, so at most {} bounds)",
+                capacity.saturating_sub(1)
+            ),
+            BoundsError::NotFinite { index } => write!(
+                f,
+                "bucket bound #{index} is not finite (+Inf is implicit and must not be listed)"
+            ),
+            BoundsError::NotIncreasing { index } => {
+                write!(
+                    f,
+                    "bucket bound #{index} is not greater than the bound before it"
+                )
+            }
+            BoundsError::Summary(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl core::error::Error for BoundsError {}
+
+/// Why a summary configuration was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SummaryConfigError {
+    /// The lowest value of the range is not a positive, normal, finite number.
+    InvalidLowest,
+    /// The range's upper edge, `lowest * 2^(BUCKETS / 2^SCALE)`, is beyond `f64::MAX`.
+    RangeTooHigh,
+    /// More quantiles than [`MAX_QUANTILES`](crate::MAX_QUANTILES).
+    TooManyQuantiles {
+        /// Quantiles given.
+        count: usize,
+    },
+    /// A quantile is not within `[0, 1]`.
+    QuantileOutOfRange {
+        /// Position of the offending quantile.
+        index: usize,
+    },
+    /// A quantile is not greater than the one before it.
+    QuantilesNotIncreasing {
+        /// Position of the offending quantile.
+        index: usize,
+    },
+    /// A window was configured, but the summary type has no snapshot slots (`WINDOW = 0`).
+    WindowWithoutSlots,
+    /// The summary type has snapshot slots (`WINDOW > 0`) but no window was configured.
+    SlotsWithoutWindow,
+    /// A window needs at least two snapshot slots.
+    TooFewSlots {
+        /// `WINDOW`.
+        slots: usize,
+    },
+    /// `max_age` is shorter than `WINDOW - 1` ticks, so a step would be 0 ticks.
+    MaxAgeTooShort {
+        /// The configured `max_age`.
+        max_age: u64,
+    },
+}
+
+impl SummaryConfigError {
+    pub(crate) const fn message(self) -> &'static str {
+        match self {
+            SummaryConfigError::InvalidLowest => {
+                "the lowest value of a summary's range must be a positive, normal, finite number"
+            }
+            SummaryConfigError::RangeTooHigh => {
+                "a summary's range must end below f64::MAX: lower `lowest` or use fewer BUCKETS"
+            }
+            SummaryConfigError::TooManyQuantiles { .. } => {
+                "a summary reports at most MAX_QUANTILES (16) quantiles"
+            }
+            SummaryConfigError::QuantileOutOfRange { .. } => {
+                "summary quantiles must be within [0, 1]"
+            }
+            SummaryConfigError::QuantilesNotIncreasing { .. } => {
+                "summary quantiles must be strictly increasing"
+            }
+            SummaryConfigError::WindowWithoutSlots => {
+                "a summary window needs snapshot slots: use WINDOW >= 2"
+            }
+            SummaryConfigError::SlotsWithoutWindow => {
+                "a summary with WINDOW > 0 snapshot slots needs `with_window`"
+            }
+            SummaryConfigError::TooFewSlots { .. } => "a summary window needs WINDOW >= 2 slots",
+            SummaryConfigError::MaxAgeTooShort { .. } => {
+                "a summary window's max_age must be at least WINDOW - 1 ticks"
+            }
+        }
+    }
+}
+
+impl fmt::Display for SummaryConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())?;
+        match *self {
+            SummaryConfigError::TooManyQuantiles { count } => write!(f, " ({count} given)"),
+            SummaryConfigError::QuantileOutOfRange { index }
+            | SummaryConfigError::QuantilesNotIncreasing { index } => {
+                write!(f, " (quantile #{index})")
+            }
+            SummaryConfigError::TooFewSlots { slots } => write!(f, " ({slots} given)"),
+            SummaryConfigError::MaxAgeTooShort { max_age } => write!(f, " (max_age {max_age})"),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl core::error::Error for SummaryConfigError {}

@@ -32,6 +32,15 @@
 //! family or the registry is full, the recording goes to the family's overflow series
 //! (`otel_metric_overflow="true"`) and is counted in `metrics_registry_series_overflow_total`.
 //!
+//! ## NaN
+//!
+//! One rule for every type: NaN never enters an accumulated value. A NaN observation
+//! (histograms, summaries, their sharded, labelled and exemplar forms) or increment
+//! ([`FloatCounter::inc_by`], [`Gauge::add`], [`Gauge::sub`]) is ignored, because it has no
+//! bucket or rank and would turn a sum or total into NaN for good (OpenMetrics forbids a NaN
+//! `_sum` or counter). [`Gauge::set`] with NaN stores NaN: a gauge reports the last value set,
+//! and both text formats carry a NaN gauge.
+//!
 //! ## Reading
 //!
 //! Exporters implement [`Visitor`] and call [`Registry::visit`]: the single traversal every
@@ -60,42 +69,52 @@
 extern crate std;
 
 mod collect;
+mod config;
 pub mod encode;
+mod encoded;
 mod error;
 mod label;
 mod macros;
 mod metric;
+mod names;
 mod pad;
 mod registry;
 mod seed;
+pub mod sketch;
 mod sync;
+mod value;
 pub mod visit;
 
 #[doc = include_str!("../IMPLEMENTATION.md")]
 pub mod implementation {}
 
 pub use collect::{Collect, SeriesSink};
-pub use error::{LabelError, OverflowCounts, OverflowReason, Reason, RegisterError};
+pub use config::{Limits, RegistryConfig};
+pub use error::{
+    BoundsError, LabelError, OverflowCounts, OverflowReason, Reason, RegisterError,
+    SummaryConfigError,
+};
 pub use label::dynamic::{DefaultHashBuilder, DynamicFamily, MAX_PROBE, admitted_series};
 #[doc(hidden)]
 pub use label::typed::__value_count;
 pub use label::typed::{LabelSet, LabelValue, TypedFamily};
-pub use label::{is_valid_label_name, is_valid_metric_name};
 pub use metric::{
-    BoundsError, Counter, FloatCounter, Gauge, Histogram, HistogramCells, HistogramRef, IntGauge,
-    Metric, MetricKind, ShardedCounter, ShardedHistogram, buckets,
+    Clock, DEFAULT_QUANTILES, DEFAULT_SCALE, MAX_QUANTILES, Summary, SummaryCells, SummaryConfig,
+    SummaryRef,
 };
 pub use metric::{
-    Clock, DEFAULT_QUANTILES, DEFAULT_SCALE, MAX_QUANTILES, SketchSnapshot, Summary, SummaryCells,
-    SummaryConfig, SummaryConfigError, SummaryRef, quantile_rank, sketch,
+    Counter, FloatCounter, Gauge, Histogram, HistogramCells, HistogramRef, IntGauge, Metric,
+    MetricKind, ShardedCounter, ShardedHistogram, buckets,
 };
 pub use metric::{
     CounterWithExemplar, EXEMPLAR_LABEL_BYTES, EXEMPLAR_MAX_RUNES, Exemplar, ExemplarError,
     HistogramExemplarCells, HistogramExemplarRef, HistogramWithExemplars,
 };
+pub use names::{is_valid_label_name, is_valid_metric_name};
 pub use pad::{CACHE_LINE, CachePadded};
-pub use registry::{Desc, Limits, Registry, RegistryConfig};
+pub use registry::{Desc, Registry};
 pub use seed::{GlobalSeed, SeedError, hash_seed_is_set, set_hash_seed};
+pub use sketch::{SketchSnapshot, quantile_rank};
 pub use visit::{
     Cursor, FamilyInfo, HistogramValue, SeriesLabels, SummaryValue, Value, Visit, Visitor,
 };

@@ -1,7 +1,7 @@
 //! Dynamic string labels: a fixed-capacity, insert-only, open-addressed table.
 //!
 //! Each series lives in one cache-padded slot holding its metric cell, a state word and
-//! its label values (encoded, see [`encoded`](super::encoded)). A lookup hashes the values,
+//! its label values (encoded, see `core/src/encoded.rs`). A lookup hashes the values,
 //! probes linearly from the hash's home slot, and either finds the series or claims the
 //! first empty slot for it. Slots are never freed or moved, so a reader holds no lock and
 //! a handle stays valid forever.
@@ -32,16 +32,16 @@ use core::ops::ControlFlow;
 use foldhash::fast::FixedState;
 
 use crate::collect::{Collect, OverflowTally, SeriesSink};
+use crate::config::{Limits, RegistryConfig};
+use crate::encoded::{self, EncodedValues};
 use crate::error::{LabelError, OverflowCounts, Reason};
-use crate::label::encoded::{self, EncodedValues};
 use crate::macros::{const_fn, fresh_array};
 use crate::metric::{
     HistogramCells, Metric, MetricKind, SummaryCells, SummaryConfig, check_bounds, init_metric,
 };
 use crate::pad::CachePadded;
-use crate::registry::{Limits, RegistryConfig};
 use crate::sync::{AtomicPtr, AtomicU8, AtomicU32, AtomicUsize, Ordering, UnsafeCell, spin_loop};
-use crate::visit::SeriesLabels;
+use crate::value::SeriesLabels;
 
 /// The hasher core uses by default: foldhash with a fixed seed. It needs no allocator and
 /// no entropy source, so it links on every target; `corral-std` swaps in per-process random

@@ -1,4 +1,4 @@
-//! The two label models and the name rules they share.
+//! The two label models.
 //!
 //! - [`typed`]: label sets whose values come from closed enums. Their cardinality is a
 //!   compile-time constant and a label set's slot is a mixed-radix index: no hashing, no
@@ -9,42 +9,4 @@
 //! Both render identically and both hand back a handle the caller can keep.
 
 pub(crate) mod dynamic;
-pub(crate) mod encoded;
 pub(crate) mod typed;
-
-/// Whether `name` is a valid metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
-pub const fn is_valid_metric_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    if bytes.is_empty() {
-        return false;
-    }
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        let ok = b.is_ascii_alphabetic() || b == b'_' || b == b':' || (i > 0 && b.is_ascii_digit());
-        if !ok {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
-
-/// Whether `name` is a valid label name: `[a-zA-Z_][a-zA-Z0-9_]*`. Names starting with `__`
-/// are valid syntax but reserved for Prometheus' own use; registration refuses them.
-pub const fn is_valid_label_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    if bytes.is_empty() {
-        return false;
-    }
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        let ok = b.is_ascii_alphabetic() || b == b'_' || (i > 0 && b.is_ascii_digit());
-        if !ok {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}

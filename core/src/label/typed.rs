@@ -4,14 +4,14 @@ use core::marker::PhantomData;
 use core::ops::ControlFlow;
 
 use crate::collect::{Collect, OverflowTally, SeriesSink};
+use crate::config::RegistryConfig;
 use crate::error::{OverflowCounts, OverflowReason, Reason};
 use crate::macros::{const_fn, fresh_array};
 use crate::metric::{
     HistogramCells, Metric, MetricKind, SummaryCells, SummaryConfig, check_bounds, init_metric,
 };
 use crate::pad::CachePadded;
-use crate::registry::RegistryConfig;
-use crate::visit::SeriesLabels;
+use crate::value::SeriesLabels;
 
 /// One label whose values are a closed set, usually an enum made with [`label_enum!`].
 ///

@@ -1,7 +1,7 @@
 use crate::macros::const_fn;
 use crate::metric::{Metric, MetricKind, add_f64};
 use crate::sync::{AtomicU64, Ordering};
-use crate::visit::Value;
+use crate::value::Value;
 
 /// A monotonic `u64` total.
 ///

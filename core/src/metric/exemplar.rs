@@ -29,13 +29,14 @@ use core::fmt;
 use core::ops::ControlFlow;
 
 use crate::collect::{Collect, SeriesSink};
-use crate::label::encoded;
-use crate::label::is_valid_label_name;
+use crate::encoded;
+use crate::error::BoundsError;
 use crate::macros::{const_fn, fresh_array};
 use crate::metric::histogram::bucket_index;
-use crate::metric::{BoundsError, Counter, Metric, MetricKind, add_f64, check_bounds};
+use crate::metric::{Counter, Metric, MetricKind, add_f64, check_bounds};
+use crate::names::is_valid_label_name;
 use crate::sync::{AtomicU64, Ordering, spin_loop};
-use crate::visit::{ExemplarValue, HistogramValue, SeriesLabels, Value};
+use crate::value::{ExemplarValue, HistogramValue, SeriesLabels, Value};
 
 /// The most UTF-8 code points an exemplar's label names and values may have together
 /// (OpenMetrics 1.0).

@@ -1,14 +1,14 @@
 use crate::macros::const_fn;
 use crate::metric::{Metric, MetricKind, add_f64};
 use crate::sync::{AtomicI64, AtomicU64, Ordering};
-use crate::visit::Value;
+use crate::value::Value;
 
 /// An `f64` value that goes up and down.
 ///
 /// `set` is one store; `add` and friends are a compare-and-swap loop that never loses an
 /// update.
 ///
-/// NaN follows the policy of every Corral type (see [`crate::metric`]): `add(NaN)` and
+/// NaN follows the policy of every Corral type (see [the crate docs](crate#nan)): `add(NaN)` and
 /// `sub(NaN)` are ignored, since a NaN would stay in the value for good; `set(NaN)` stores
 /// NaN, because a gauge reports the last value set and both text formats carry it.
 ///

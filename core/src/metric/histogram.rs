@@ -1,9 +1,8 @@
-use core::fmt;
-
+use crate::error::BoundsError;
 use crate::macros::{const_fn, fresh_array};
 use crate::metric::{Metric, MetricKind, add_f64};
 use crate::sync::{AtomicU64, Ordering};
-use crate::visit::{HistogramValue, Value};
+use crate::value::{HistogramValue, Value};
 
 /// The specification's standard bucket bounds. The `+Inf` bucket is implicit: every
 /// histogram has one after its last finite bound, so a value always lands in exactly one
@@ -27,57 +26,6 @@ pub mod buckets {
         104857600.0,
     ];
 }
-
-/// Why a set of bucket bounds was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum BoundsError {
-    /// More finite bounds than the histogram has buckets for (one bucket is always `+Inf`).
-    TooMany {
-        /// Finite bounds given.
-        bounds: usize,
-        /// Buckets the histogram type holds, `+Inf` included.
-        capacity: usize,
-    },
-    /// A bound is NaN or infinite (`+Inf` is implicit and must not be listed).
-    NotFinite {
-        /// Position of the offending bound.
-        index: usize,
-    },
-    /// A bound is not greater than the one before it.
-    NotIncreasing {
-        /// Position of the offending bound.
-        index: usize,
-    },
-    /// A summary's configuration does not fit its type.
-    Summary(crate::metric::SummaryConfigError),
-}
-
-impl fmt::Display for BoundsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            BoundsError::TooMany { bounds, capacity } => write!(
-                f,
-                "{bounds} finite bucket bounds do not fit a histogram of {capacity} buckets \
-                 (one bucket is always +Inf, so at most {} bounds)",
-                capacity.saturating_sub(1)
-            ),
-            BoundsError::NotFinite { index } => write!(
-                f,
-                "bucket bound #{index} is not finite (+Inf is implicit and must not be listed)"
-            ),
-            BoundsError::NotIncreasing { index } => {
-                write!(
-                    f,
-                    "bucket bound #{index} is not greater than the bound before it"
-                )
-            }
-            BoundsError::Summary(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl core::error::Error for BoundsError {}
 
 /// Checks finite, strictly increasing bounds that fit `capacity` buckets (`+Inf` included).
 pub(crate) const fn check_bounds(bounds: &[f64], capacity: usize) -> Result<(), BoundsError> {

@@ -2,23 +2,13 @@
 //!
 //! Each type here is both a standalone metric (a `static` you register on its own) and the
 //! per-series cell of a labelled family. Recording is one or two atomic operations and
-//! never fails, allocates, locks or panics.
-//!
-//! ## NaN
-//!
-//! One rule for every type: NaN never enters an accumulated value. A NaN observation
-//! ([`Histogram`], [`Summary`], their sharded, labelled and exemplar forms) or increment
-//! ([`FloatCounter::inc_by`], [`Gauge::add`], [`Gauge::sub`]) is ignored, because it has no
-//! bucket or rank and would turn a sum or total into NaN for good (OpenMetrics forbids a
-//! NaN `_sum` or counter). [`Gauge::set`] with NaN stores NaN: a gauge reports the last
-//! value set, and both text formats carry a NaN gauge.
+//! never fails, allocates, locks or panics. How each type treats NaN is in the crate docs.
 
 mod counter;
 mod exemplar;
 mod gauge;
 mod histogram;
 mod sharded;
-pub mod sketch;
 mod summary;
 
 pub use counter::{Counter, FloatCounter};
@@ -28,41 +18,20 @@ pub use exemplar::{
 };
 pub use gauge::{Gauge, IntGauge};
 pub(crate) use histogram::check_bounds;
-pub use histogram::{BoundsError, Histogram, HistogramCells, HistogramRef, buckets};
+pub use histogram::{Histogram, HistogramCells, HistogramRef, buckets};
 pub use sharded::{ShardedCounter, ShardedHistogram};
 pub use summary::{
-    Clock, DEFAULT_QUANTILES, DEFAULT_SCALE, MAX_QUANTILES, SketchSnapshot, Summary, SummaryCells,
-    SummaryConfig, SummaryConfigError, SummaryRef, quantile_rank,
+    Clock, DEFAULT_QUANTILES, DEFAULT_SCALE, MAX_QUANTILES, Summary, SummaryCells, SummaryConfig,
+    SummaryRef,
 };
 
+use core::ops::ControlFlow;
+
+use crate::collect::{Collect, SeriesSink, collect_one};
+use crate::error::BoundsError;
 use crate::sync::{AtomicU64, Ordering};
-use crate::visit::Value;
-
-/// What kind of metric a family is, as the exposition formats name it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum MetricKind {
-    /// A monotonic total; its name ends in `_total`.
-    Counter,
-    /// A value that goes up and down.
-    Gauge,
-    /// Observations counted into fixed buckets, with their sum and count.
-    Histogram,
-    /// Observations summarised as quantiles, with their sum and count.
-    Summary,
-}
-
-impl MetricKind {
-    /// The name the Prometheus text format's `# TYPE` line uses.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            MetricKind::Counter => "counter",
-            MetricKind::Gauge => "gauge",
-            MetricKind::Histogram => "histogram",
-            MetricKind::Summary => "summary",
-        }
-    }
-}
+pub use crate::value::MetricKind;
+use crate::value::Value;
 
 /// A series cell: the state one labelled series keeps, shared by both label models.
 ///
@@ -124,5 +93,52 @@ pub(crate) fn add_f64(bits: &AtomicU64, delta: f64) {
             Ok(_) => return,
             Err(actual) => current = actual,
         }
+    }
+}
+
+/// Each standalone metric is a family of one unlabelled series.
+macro_rules! collect_standalone {
+    ($($ty:ty),* $(,)?) => {$(
+        impl Collect for $ty {
+            fn kind(&self) -> MetricKind {
+                <$ty as Metric>::KIND
+            }
+
+            fn collect(&self, from: usize, sink: &mut SeriesSink<'_>) -> ControlFlow<usize> {
+                Metric::read(self, &(), |value| collect_one(from, sink, value))
+            }
+        }
+    )*};
+}
+
+collect_standalone!(Counter, FloatCounter, Gauge, IntGauge);
+
+impl<const STRIPES: usize> Collect for ShardedCounter<STRIPES> {
+    fn kind(&self) -> MetricKind {
+        MetricKind::Counter
+    }
+
+    fn collect(&self, from: usize, sink: &mut SeriesSink<'_>) -> ControlFlow<usize> {
+        Metric::read(self, &(), |value| collect_one(from, sink, value))
+    }
+}
+
+impl<const BUCKETS: usize, const STRIPES: usize> Collect for ShardedHistogram<BUCKETS, STRIPES> {
+    fn kind(&self) -> MetricKind {
+        MetricKind::Histogram
+    }
+
+    fn collect(&self, from: usize, sink: &mut SeriesSink<'_>) -> ControlFlow<usize> {
+        self.read(|value| collect_one(from, sink, value))
+    }
+}
+
+impl<const BUCKETS: usize> Collect for Histogram<BUCKETS> {
+    fn kind(&self) -> MetricKind {
+        MetricKind::Histogram
+    }
+
+    fn collect(&self, from: usize, sink: &mut SeriesSink<'_>) -> ControlFlow<usize> {
+        self.read(|value| collect_one(from, sink, value))
     }
 }

@@ -1,9 +1,10 @@
+use crate::error::BoundsError;
 use crate::macros::{const_fn, fresh_array};
-use crate::metric::histogram::{BoundsError, HistogramCells, check_bounds};
+use crate::metric::histogram::{HistogramCells, check_bounds};
 use crate::metric::{Metric, MetricKind};
 use crate::pad::CachePadded;
 use crate::sync::{AtomicU64, Ordering};
-use crate::visit::{HistogramValue, Value};
+use crate::value::{HistogramValue, Value};
 
 /// A counter split into `STRIPES` cache-padded stripes, summed on read: for totals that
 /// many threads hammer at once (the idea of Java's `LongAdder`, with a fixed stripe count).

@@ -70,13 +70,14 @@ use core::fmt;
 use core::ops::ControlFlow;
 
 use crate::collect::{Collect, SeriesSink};
+use crate::config::RegistryConfig;
 use crate::error::Reason;
+use crate::error::{BoundsError, SummaryConfigError};
 use crate::macros::{const_fn, fresh_array};
-use crate::metric::sketch::{self, ScaleCheck};
-use crate::metric::{BoundsError, Metric, MetricKind, add_f64};
-use crate::registry::RegistryConfig;
+use crate::metric::{Metric, MetricKind, add_f64};
+use crate::sketch::{self, SPECIALS, ScaleCheck, SketchSnapshot};
 use crate::sync::{AtomicU64, Ordering, spin_loop};
-use crate::visit::{SeriesLabels, SummaryValue, Value};
+use crate::value::{SeriesLabels, SummaryValue, Value};
 
 /// The quantiles a summary reports unless configured otherwise: p50, p90, p95, p99, p99.9.
 pub const DEFAULT_QUANTILES: &[f64] = &[0.5, 0.9, 0.95, 0.99, 0.999];
@@ -87,12 +88,6 @@ pub const MAX_QUANTILES: usize = 16;
 /// The default scale, 6: the smallest whose relative error is within 1 %
 /// ([`sketch::scale_for_error`]`(0.01)`); its bound is 0.54 %.
 pub const DEFAULT_SCALE: u32 = 6;
-
-const NEGATIVE: usize = 0;
-const ZERO: usize = 1;
-const UNDERFLOW: usize = 2;
-const OVERFLOW: usize = 3;
-const SPECIALS: usize = 4;
 
 /// How often a reader retries when the snapshot it picked is rewritten under it.
 const READ_ATTEMPTS: usize = 4;
@@ -129,95 +124,6 @@ pub trait Clock: Sync {
     /// smaller than one another thread took earlier (true of `CLOCK_MONOTONIC`, `Instant`).
     fn now(&self) -> u64;
 }
-
-/// Why a summary configuration was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SummaryConfigError {
-    /// The lowest value of the range is not a positive, normal, finite number.
-    InvalidLowest,
-    /// The range's upper edge, `lowest * 2^(BUCKETS / 2^SCALE)`, is beyond `f64::MAX`.
-    RangeTooHigh,
-    /// More quantiles than [`MAX_QUANTILES`].
-    TooManyQuantiles {
-        /// Quantiles given.
-        count: usize,
-    },
-    /// A quantile is not within `[0, 1]`.
-    QuantileOutOfRange {
-        /// Position of the offending quantile.
-        index: usize,
-    },
-    /// A quantile is not greater than the one before it.
-    QuantilesNotIncreasing {
-        /// Position of the offending quantile.
-        index: usize,
-    },
-    /// A window was configured, but the summary type has no snapshot slots (`WINDOW = 0`).
-    WindowWithoutSlots,
-    /// The summary type has snapshot slots (`WINDOW > 0`) but no window was configured.
-    SlotsWithoutWindow,
-    /// A window needs at least two snapshot slots.
-    TooFewSlots {
-        /// `WINDOW`.
-        slots: usize,
-    },
-    /// `max_age` is shorter than `WINDOW - 1` ticks, so a step would be 0 ticks.
-    MaxAgeTooShort {
-        /// The configured `max_age`.
-        max_age: u64,
-    },
-}
-
-impl SummaryConfigError {
-    pub(crate) const fn message(self) -> &'static str {
-        match self {
-            SummaryConfigError::InvalidLowest => {
-                "the lowest value of a summary's range must be a positive, normal, finite number"
-            }
-            SummaryConfigError::RangeTooHigh => {
-                "a summary's range must end below f64::MAX: lower `lowest` or use fewer BUCKETS"
-            }
-            SummaryConfigError::TooManyQuantiles { .. } => {
-                "a summary reports at most MAX_QUANTILES (16) quantiles"
-            }
-            SummaryConfigError::QuantileOutOfRange { .. } => {
-                "summary quantiles must be within [0, 1]"
-            }
-            SummaryConfigError::QuantilesNotIncreasing { .. } => {
-                "summary quantiles must be strictly increasing"
-            }
-            SummaryConfigError::WindowWithoutSlots => {
-                "a summary window needs snapshot slots: use WINDOW >= 2"
-            }
-            SummaryConfigError::SlotsWithoutWindow => {
-                "a summary with WINDOW > 0 snapshot slots needs `with_window`"
-            }
-            SummaryConfigError::TooFewSlots { .. } => "a summary window needs WINDOW >= 2 slots",
-            SummaryConfigError::MaxAgeTooShort { .. } => {
-                "a summary window's max_age must be at least WINDOW - 1 ticks"
-            }
-        }
-    }
-}
-
-impl fmt::Display for SummaryConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.message())?;
-        match *self {
-            SummaryConfigError::TooManyQuantiles { count } => write!(f, " ({count} given)"),
-            SummaryConfigError::QuantileOutOfRange { index }
-            | SummaryConfigError::QuantilesNotIncreasing { index } => {
-                write!(f, " (quantile #{index})")
-            }
-            SummaryConfigError::TooFewSlots { slots } => write!(f, " ({slots} given)"),
-            SummaryConfigError::MaxAgeTooShort { max_age } => write!(f, " (max_age {max_age})"),
-            _ => Ok(()),
-        }
-    }
-}
-
-impl core::error::Error for SummaryConfigError {}
 
 /// A sliding window: its length and the clock that measures it.
 #[derive(Clone, Copy)]
@@ -422,35 +328,6 @@ const fn check_quantiles(quantiles: &[f64]) -> Result<(), SummaryConfigError> {
         i += 1;
     }
     Ok(())
-}
-
-/// The nearest-rank position (1-based) of quantile `q` among `count` sorted observations:
-/// `ceil(q * count)`, clamped to `[1, count]`; 0 when `count` is 0.
-///
-/// The summary reports, for `q`, an estimate of the observation at this rank; the exact
-/// quantile of a sorted slice `xs` under the same rule is `xs[quantile_rank(q, n) - 1]`.
-///
-/// ```
-/// use corral_core::quantile_rank;
-///
-/// assert_eq!(quantile_rank(0.5, 10), 5);
-/// assert_eq!(quantile_rank(0.99, 1000), 990);
-/// assert_eq!(quantile_rank(0.0, 7), 1);
-/// assert_eq!(quantile_rank(1.0, 7), 7);
-/// ```
-pub fn quantile_rank(q: f64, count: u64) -> u64 {
-    if count == 0 {
-        return 0;
-    }
-    let exact = q * count as f64;
-    // `ceil` without `std`: truncate (saturating, NaN to 0), then round up a remainder.
-    let truncated = exact as u64;
-    let rank = if (truncated as f64) < exact {
-        truncated.saturating_add(1)
-    } else {
-        truncated
-    };
-    rank.clamp(1, count)
 }
 
 /// Maps an `f64` to a `u64` whose unsigned order is the numbers' order (`-0.0 < 0.0`), so
@@ -966,162 +843,6 @@ impl<const BUCKETS: usize, const WINDOW: usize, const SCALE: u32> Metric
         config
             .check::<BUCKETS, WINDOW>()
             .map_err(BoundsError::Summary)
-    }
-}
-
-/// What one read of a summary series saw: the bucket counts in OpenTelemetry's
-/// exponential layout (`scale`, `offset`), the counters outside it, and the all-time count,
-/// sum and extremes. Everything an OTLP `ExponentialHistogram` data point needs, and what
-/// the quantiles are computed from.
-#[derive(Clone, Copy, Debug)]
-pub struct SketchSnapshot<'a> {
-    scale: u32,
-    offset: i32,
-    counts: &'a [u64],
-    specials: [u64; SPECIALS],
-    count: u64,
-    sum: f64,
-    min: Option<f64>,
-    max: Option<f64>,
-    windowed: bool,
-    estimate_factor: f64,
-    /// `sketch::lower_bound` at this scale: only the scale in use is linked.
-    lower_bound: fn(i32) -> f64,
-}
-
-impl SketchSnapshot<'_> {
-    /// The scale: bucket `i` covers `(2^(i / 2^scale), 2^((i + 1) / 2^scale)]`.
-    pub fn scale(&self) -> u32 {
-        self.scale
-    }
-
-    /// The index of the first bucket in [`counts`](Self::counts).
-    pub fn offset(&self) -> i32 {
-        self.offset
-    }
-
-    /// Counts of buckets `offset ..`, not cumulative (in the window, if there is one).
-    pub fn counts(&self) -> &[u64] {
-        self.counts
-    }
-
-    /// Observations of exactly zero (either sign).
-    pub fn zero(&self) -> u64 {
-        self.specials[ZERO]
-    }
-
-    /// Negative observations, `-Inf` included.
-    pub fn negative(&self) -> u64 {
-        self.specials[NEGATIVE]
-    }
-
-    /// Positive observations at or below the first bucket's lower edge.
-    pub fn underflow(&self) -> u64 {
-        self.specials[UNDERFLOW]
-    }
-
-    /// Observations above the last bucket's upper edge, `+Inf` included.
-    pub fn overflow(&self) -> u64 {
-        self.specials[OVERFLOW]
-    }
-
-    /// Observations the quantiles are ranked over: every counter above (the window's, if
-    /// there is one).
-    pub fn ranked(&self) -> u64 {
-        self.counts
-            .iter()
-            .chain(&self.specials)
-            .fold(0, |a, b| a.wrapping_add(*b))
-    }
-
-    /// All observations ever made (the `_count`).
-    pub fn count(&self) -> u64 {
-        self.count
-    }
-
-    /// Sum of all observations ever made (the `_sum`).
-    pub fn sum(&self) -> f64 {
-        self.sum
-    }
-
-    /// The smallest value ever observed, NaN ignored.
-    pub fn min(&self) -> Option<f64> {
-        self.min
-    }
-
-    /// The largest value ever observed, NaN ignored.
-    pub fn max(&self) -> Option<f64> {
-        self.max
-    }
-
-    /// Whether the bucket counts cover a sliding window rather than all time.
-    pub fn is_windowed(&self) -> bool {
-        self.windowed
-    }
-
-    /// The lower edge of bucket `index` at this snapshot's scale.
-    fn lower_edge(&self, index: i64) -> f64 {
-        let index = index.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
-        (self.lower_bound)(index)
-    }
-
-    /// Clamps an estimate into the observed `[min, max]`, which holds the true value.
-    fn clamp(&self, estimate: f64) -> f64 {
-        match (self.min, self.max) {
-            (Some(min), Some(max)) if min <= max => estimate.clamp(min, max),
-            _ => estimate,
-        }
-    }
-
-    /// The estimate of quantile `q` (NaN with no observations).
-    pub fn quantile(&self, q: f64) -> f64 {
-        let mut out = [(q, 0.0)];
-        self.quantiles_into(&[q], &mut out);
-        out[0].1
-    }
-
-    /// Writes `(q, estimate)` for each of `quantiles` (increasing) into `out`, in one pass.
-    pub fn quantiles_into(&self, quantiles: &[f64], out: &mut [(f64, f64)]) {
-        let n = self.ranked();
-        let mut wanted = quantiles
-            .iter()
-            .zip(out.iter_mut())
-            .map(|(&q, slot)| (quantile_rank(q, n), q, slot))
-            .peekable();
-        if n == 0 {
-            for (_, q, slot) in wanted {
-                *slot = (q, f64::NAN);
-            }
-            return;
-        }
-        let mut seen = 0u64;
-        let mut region = |count: u64, estimate: &dyn Fn() -> f64| {
-            seen = seen.wrapping_add(count);
-            while let Some((rank, q, _)) = wanted.peek() {
-                if *rank > seen {
-                    break;
-                }
-                let q = *q;
-                if let Some((_, _, slot)) = wanted.next() {
-                    *slot = (q, estimate());
-                }
-            }
-        };
-        let low_edge = self.clamp(self.lower_edge(i64::from(self.offset)));
-        let high_edge =
-            self.clamp(self.lower_edge(i64::from(self.offset) + self.counts.len() as i64));
-        region(self.specials[NEGATIVE], &|| self.min.unwrap_or(f64::NAN));
-        region(self.specials[ZERO], &|| 0.0);
-        region(self.specials[UNDERFLOW], &|| low_edge);
-        for (at, &count) in self.counts.iter().enumerate() {
-            if count != 0 {
-                let index = i64::from(self.offset) + at as i64;
-                region(count, &|| {
-                    self.clamp(self.lower_edge(index) * self.estimate_factor)
-                });
-            }
-        }
-        region(self.specials[OVERFLOW], &|| high_edge);
     }
 }
 

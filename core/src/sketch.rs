@@ -437,3 +437,195 @@ mod tests {
         assert!(index_of::<6>(f64::MAX).is_some());
     }
 }
+
+/// The counters of a sketch outside its bucket row, by position in `specials`.
+pub(crate) const NEGATIVE: usize = 0;
+pub(crate) const ZERO: usize = 1;
+pub(crate) const UNDERFLOW: usize = 2;
+pub(crate) const OVERFLOW: usize = 3;
+pub(crate) const SPECIALS: usize = 4;
+
+/// The nearest-rank position (1-based) of quantile `q` among `count` sorted observations:
+/// `ceil(q * count)`, clamped to `[1, count]`; 0 when `count` is 0.
+///
+/// The summary reports, for `q`, an estimate of the observation at this rank; the exact
+/// quantile of a sorted slice `xs` under the same rule is `xs[quantile_rank(q, n) - 1]`.
+///
+/// ```
+/// use corral_core::quantile_rank;
+///
+/// assert_eq!(quantile_rank(0.5, 10), 5);
+/// assert_eq!(quantile_rank(0.99, 1000), 990);
+/// assert_eq!(quantile_rank(0.0, 7), 1);
+/// assert_eq!(quantile_rank(1.0, 7), 7);
+/// ```
+pub fn quantile_rank(q: f64, count: u64) -> u64 {
+    if count == 0 {
+        return 0;
+    }
+    let exact = q * count as f64;
+    // `ceil` without `std`: truncate (saturating, NaN to 0), then round up a remainder.
+    let truncated = exact as u64;
+    let rank = if (truncated as f64) < exact {
+        truncated.saturating_add(1)
+    } else {
+        truncated
+    };
+    rank.clamp(1, count)
+}
+
+/// What one read of a summary series saw: the bucket counts in OpenTelemetry's
+/// exponential layout (`scale`, `offset`), the counters outside it, and the all-time count,
+/// sum and extremes. Everything an OTLP `ExponentialHistogram` data point needs, and what
+/// the quantiles are computed from.
+#[derive(Clone, Copy, Debug)]
+pub struct SketchSnapshot<'a> {
+    pub(crate) scale: u32,
+    pub(crate) offset: i32,
+    pub(crate) counts: &'a [u64],
+    pub(crate) specials: [u64; SPECIALS],
+    pub(crate) count: u64,
+    pub(crate) sum: f64,
+    pub(crate) min: Option<f64>,
+    pub(crate) max: Option<f64>,
+    pub(crate) windowed: bool,
+    pub(crate) estimate_factor: f64,
+    /// `sketch::lower_bound` at this scale: only the scale in use is linked.
+    pub(crate) lower_bound: fn(i32) -> f64,
+}
+
+impl SketchSnapshot<'_> {
+    /// The scale: bucket `i` covers `(2^(i / 2^scale), 2^((i + 1) / 2^scale)]`.
+    pub fn scale(&self) -> u32 {
+        self.scale
+    }
+
+    /// The index of the first bucket in [`counts`](Self::counts).
+    pub fn offset(&self) -> i32 {
+        self.offset
+    }
+
+    /// Counts of buckets `offset ..`, not cumulative (in the window, if there is one).
+    pub fn counts(&self) -> &[u64] {
+        self.counts
+    }
+
+    /// Observations of exactly zero (either sign).
+    pub fn zero(&self) -> u64 {
+        self.specials[ZERO]
+    }
+
+    /// Negative observations, `-Inf` included.
+    pub fn negative(&self) -> u64 {
+        self.specials[NEGATIVE]
+    }
+
+    /// Positive observations at or below the first bucket's lower edge.
+    pub fn underflow(&self) -> u64 {
+        self.specials[UNDERFLOW]
+    }
+
+    /// Observations above the last bucket's upper edge, `+Inf` included.
+    pub fn overflow(&self) -> u64 {
+        self.specials[OVERFLOW]
+    }
+
+    /// Observations the quantiles are ranked over: every counter above (the window's, if
+    /// there is one).
+    pub fn ranked(&self) -> u64 {
+        self.counts
+            .iter()
+            .chain(&self.specials)
+            .fold(0, |a, b| a.wrapping_add(*b))
+    }
+
+    /// All observations ever made (the `_count`).
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Sum of all observations ever made (the `_sum`).
+    pub fn sum(&self) -> f64 {
+        self.sum
+    }
+
+    /// The smallest value ever observed, NaN ignored.
+    pub fn min(&self) -> Option<f64> {
+        self.min
+    }
+
+    /// The largest value ever observed, NaN ignored.
+    pub fn max(&self) -> Option<f64> {
+        self.max
+    }
+
+    /// Whether the bucket counts cover a sliding window rather than all time.
+    pub fn is_windowed(&self) -> bool {
+        self.windowed
+    }
+
+    /// The lower edge of bucket `index` at this snapshot's scale.
+    fn lower_edge(&self, index: i64) -> f64 {
+        let index = index.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
+        (self.lower_bound)(index)
+    }
+
+    /// Clamps an estimate into the observed `[min, max]`, which holds the true value.
+    fn clamp(&self, estimate: f64) -> f64 {
+        match (self.min, self.max) {
+            (Some(min), Some(max)) if min <= max => estimate.clamp(min, max),
+            _ => estimate,
+        }
+    }
+
+    /// The estimate of quantile `q` (NaN with no observations).
+    pub fn quantile(&self, q: f64) -> f64 {
+        let mut out = [(q, 0.0)];
+        self.quantiles_into(&[q], &mut out);
+        out[0].1
+    }
+
+    /// Writes `(q, estimate)` for each of `quantiles` (increasing) into `out`, in one pass.
+    pub fn quantiles_into(&self, quantiles: &[f64], out: &mut [(f64, f64)]) {
+        let n = self.ranked();
+        let mut wanted = quantiles
+            .iter()
+            .zip(out.iter_mut())
+            .map(|(&q, slot)| (quantile_rank(q, n), q, slot))
+            .peekable();
+        if n == 0 {
+            for (_, q, slot) in wanted {
+                *slot = (q, f64::NAN);
+            }
+            return;
+        }
+        let mut seen = 0u64;
+        let mut region = |count: u64, estimate: &dyn Fn() -> f64| {
+            seen = seen.wrapping_add(count);
+            while let Some((rank, q, _)) = wanted.peek() {
+                if *rank > seen {
+                    break;
+                }
+                let q = *q;
+                if let Some((_, _, slot)) = wanted.next() {
+                    *slot = (q, estimate());
+                }
+            }
+        };
+        let low_edge = self.clamp(self.lower_edge(i64::from(self.offset)));
+        let high_edge =
+            self.clamp(self.lower_edge(i64::from(self.offset) + self.counts.len() as i64));
+        region(self.specials[NEGATIVE], &|| self.min.unwrap_or(f64::NAN));
+        region(self.specials[ZERO], &|| 0.0);
+        region(self.specials[UNDERFLOW], &|| low_edge);
+        for (at, &count) in self.counts.iter().enumerate() {
+            if count != 0 {
+                let index = i64::from(self.offset) + at as i64;
+                region(count, &|| {
+                    self.clamp(self.lower_edge(index) * self.estimate_factor)
+                });
+            }
+        }
+        region(self.specials[OVERFLOW], &|| high_edge);
+    }
+}

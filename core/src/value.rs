@@ -1,0 +1,507 @@
+//! The vocabulary of the read path: what kind a family is, and the one consistent point
+//! of one series ([`Value`]) with its labels ([`SeriesLabels`]), as every visitor sees them.
+
+use crate::encoded::EncodedValues;
+use crate::sketch::SketchSnapshot;
+
+/// What kind of metric a family is, as the exposition formats name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MetricKind {
+    /// A monotonic total; its name ends in `_total`.
+    Counter,
+    /// A value that goes up and down.
+    Gauge,
+    /// Observations counted into fixed buckets, with their sum and count.
+    Histogram,
+    /// Observations summarised as quantiles, with their sum and count.
+    Summary,
+}
+
+impl MetricKind {
+    /// The name the Prometheus text format's `# TYPE` line uses.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            MetricKind::Counter => "counter",
+            MetricKind::Gauge => "gauge",
+            MetricKind::Histogram => "histogram",
+            MetricKind::Summary => "summary",
+        }
+    }
+}
+
+/// One consistent point of one series.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum Value<'a> {
+    /// A `u64` counter total.
+    Counter(u64),
+    /// An `f64` counter total.
+    FloatCounter(f64),
+    /// An `f64` gauge.
+    Gauge(f64),
+    /// An `i64` gauge.
+    IntGauge(i64),
+    /// A histogram.
+    Histogram(HistogramValue<'a>),
+    /// A summary.
+    Summary(SummaryValue<'a>),
+    /// A `u64` counter total with the exemplar last recorded on it (see
+    /// [`CounterWithExemplar`](crate::CounterWithExemplar)). A visitor that has no use for
+    /// exemplars treats it exactly like [`Value::Counter`]; a counter with no exemplar
+    /// recorded yet is read as a plain `Value::Counter`.
+    CounterWithExemplar(u64, ExemplarValue<'a>),
+}
+
+/// One exemplar: a reference to something outside the metric (usually the trace and span
+/// that recorded the observation), with the value it recorded and optionally when.
+///
+/// OpenMetrics renders it after the sample it belongs to:
+/// `foo_total 17 # {trace_id="4bf9",span_id="00f0"} 1.0 1520879607.789`.
+#[derive(Clone, Copy, Debug)]
+pub struct ExemplarValue<'a> {
+    labels: ExemplarLabelsRepr<'a>,
+    value: f64,
+    timestamp: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum ExemplarLabelsRepr<'a> {
+    /// `count` name/value pairs, each string stored as in a dynamic label key.
+    Encoded { bytes: &'a [u8], count: usize },
+    /// Plain pairs.
+    Pairs(&'a [(&'a str, &'a str)]),
+}
+
+impl<'a> ExemplarValue<'a> {
+    /// An exemplar with label `pairs`, `value`, and an optional timestamp in Unix
+    /// nanoseconds; for custom collectors. Nothing is checked here: recording through
+    /// [`Exemplar`](crate::Exemplar) is what enforces the 128-rune limit.
+    pub fn new(
+        pairs: &'a [(&'a str, &'a str)],
+        value: f64,
+        timestamp_unix_nanos: Option<u64>,
+    ) -> Self {
+        Self {
+            labels: ExemplarLabelsRepr::Pairs(pairs),
+            value,
+            timestamp: timestamp_unix_nanos,
+        }
+    }
+
+    pub(crate) fn encoded(
+        bytes: &'a [u8],
+        count: usize,
+        value: f64,
+        timestamp: Option<u64>,
+    ) -> Self {
+        Self {
+            labels: ExemplarLabelsRepr::Encoded { bytes, count },
+            value,
+            timestamp,
+        }
+    }
+
+    /// `(name, value)` label pairs, in the order they were recorded.
+    pub fn labels(&self) -> ExemplarLabels<'a> {
+        let inner = match self.labels {
+            ExemplarLabelsRepr::Encoded { bytes, count } => {
+                ExemplarLabelsInner::Encoded(EncodedValues::new(bytes, count * 2))
+            }
+            ExemplarLabelsRepr::Pairs(pairs) => ExemplarLabelsInner::Pairs(pairs.iter()),
+        };
+        ExemplarLabels { inner }
+    }
+
+    /// The value the exemplar recorded (an observation, or a counter increment).
+    pub fn value(&self) -> f64 {
+        self.value
+    }
+
+    /// When it was recorded, in nanoseconds since the Unix epoch, if the recorder said.
+    pub fn timestamp_unix_nanos(&self) -> Option<u64> {
+        self.timestamp
+    }
+}
+
+/// Iterator over an exemplar's `(name, value)` label pairs.
+#[derive(Clone, Debug)]
+pub struct ExemplarLabels<'a> {
+    inner: ExemplarLabelsInner<'a>,
+}
+
+#[derive(Clone, Debug)]
+enum ExemplarLabelsInner<'a> {
+    Encoded(EncodedValues<'a>),
+    Pairs(core::slice::Iter<'a, (&'a str, &'a str)>),
+}
+
+impl<'a> Iterator for ExemplarLabels<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.inner {
+            ExemplarLabelsInner::Encoded(values) => Some((values.next()?, values.next()?)),
+            ExemplarLabelsInner::Pairs(pairs) => pairs.next().map(|(n, v)| (*n, *v)),
+        }
+    }
+}
+
+/// One consistent point of a summary series: `(quantile, value)` pairs in increasing
+/// quantile order, the count and the sum, and for Corral's own [`Summary`](crate::Summary)
+/// the sketch they were computed from.
+///
+/// The sketch is what an OTLP `ExponentialHistogram` or a Prometheus native histogram is
+/// built from ([`sketch`](Self::sketch)): the scale, the offset and counts of the bucket
+/// row, and the counts of zeros, negatives and values outside the row, all from the same
+/// read as the quantiles and count. With a sliding window its counts are the window's
+/// ([`SketchSnapshot::is_windowed`]) while `count` and `sum` stay all-time.
+#[derive(Clone, Copy, Debug)]
+pub struct SummaryValue<'a> {
+    quantiles: &'a [(f64, f64)],
+    count: u64,
+    sum: f64,
+    sketch: Option<SketchSnapshot<'a>>,
+}
+
+impl<'a> SummaryValue<'a> {
+    /// A point with `(quantile, value)` pairs, `count` observations summing to `sum`, and
+    /// no sketch (for custom collectors).
+    pub fn new(quantiles: &'a [(f64, f64)], count: u64, sum: f64) -> Self {
+        Self {
+            quantiles,
+            count,
+            sum,
+            sketch: None,
+        }
+    }
+
+    /// The same point with the sketch it was read from.
+    #[must_use]
+    pub fn with_sketch(mut self, sketch: SketchSnapshot<'a>) -> Self {
+        self.sketch = Some(sketch);
+        self
+    }
+
+    /// The sketch the point was read from, when the series keeps one.
+    pub fn sketch(&self) -> Option<&SketchSnapshot<'a>> {
+        self.sketch.as_ref()
+    }
+
+    /// `(quantile, value)` pairs, in increasing quantile order.
+    pub fn quantiles(&self) -> &'a [(f64, f64)] {
+        self.quantiles
+    }
+
+    /// The number of observations.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The sum of observations.
+    pub fn sum(&self) -> f64 {
+        self.sum
+    }
+}
+
+/// One consistent point of a histogram series.
+///
+/// `counts` holds one entry per bucket (not cumulative), the last being `+Inf`; the count
+/// is their sum, so the cumulative buckets never decrease and the `+Inf` bucket always
+/// equals the count.
+#[derive(Clone, Copy, Debug)]
+pub struct HistogramValue<'a> {
+    bounds: &'a [f64],
+    counts: &'a [u64],
+    sum: f64,
+    exemplars: &'a [Option<ExemplarValue<'a>>],
+}
+
+impl<'a> HistogramValue<'a> {
+    /// A point over `bounds` (finite) with `counts` (`bounds.len() + 1` entries, not
+    /// cumulative) and `sum`.
+    ///
+    /// # Panics
+    ///
+    /// If `counts.len() != bounds.len() + 1`.
+    pub fn new(bounds: &'a [f64], counts: &'a [u64], sum: f64) -> Self {
+        assert_eq!(
+            counts.len(),
+            bounds.len() + 1,
+            "one count per bound plus +Inf"
+        );
+        Self {
+            bounds,
+            counts,
+            sum,
+            exemplars: &[],
+        }
+    }
+
+    /// The same point with one optional exemplar per bucket (in bucket order, `+Inf`
+    /// last; a shorter slice means no exemplar for the remaining buckets).
+    #[must_use]
+    pub fn with_exemplars(mut self, exemplars: &'a [Option<ExemplarValue<'a>>]) -> Self {
+        self.exemplars = exemplars;
+        self
+    }
+
+    /// Whether any bucket has an exemplar.
+    pub(crate) fn has_exemplars(&self) -> bool {
+        self.exemplars.iter().any(Option::is_some)
+    }
+
+    /// The exemplar of bucket `index` (in [`counts`](Self::counts) order), if any.
+    pub fn exemplar(&self, index: usize) -> Option<ExemplarValue<'a>> {
+        self.exemplars.get(index).copied().flatten()
+    }
+
+    /// The finite upper bounds.
+    pub fn bounds(&self) -> &'a [f64] {
+        self.bounds
+    }
+
+    /// Per-bucket counts, not cumulative; the last is the `+Inf` bucket.
+    pub fn counts(&self) -> &'a [u64] {
+        self.counts
+    }
+
+    /// The sum of observations.
+    pub fn sum(&self) -> f64 {
+        self.sum
+    }
+
+    /// The number of observations.
+    pub fn count(&self) -> u64 {
+        self.counts.iter().fold(0, |a, b| a.wrapping_add(*b))
+    }
+
+    /// `(upper bound, cumulative count)` per bucket, ending with `(+Inf, count)`.
+    pub fn cumulative(&self) -> impl Iterator<Item = (f64, u64)> + 'a {
+        let bounds = self
+            .bounds
+            .iter()
+            .copied()
+            .chain(core::iter::once(f64::INFINITY));
+        bounds.zip(self.counts.iter().scan(0u64, |total, c| {
+            *total = total.wrapping_add(*c);
+            Some(*total)
+        }))
+    }
+}
+
+/// The labels of one series.
+#[derive(Clone, Copy, Debug)]
+pub struct SeriesLabels<'a> {
+    names: &'a [&'a str],
+    values: Values<'a>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Values<'a> {
+    /// No labels.
+    None,
+    /// Values stored in a dynamic label table.
+    Encoded(EncodedValues<'a>),
+    /// A dense index into a typed label set, and the function that names its values.
+    Typed {
+        index: usize,
+        value_of: fn(usize, usize) -> &'static str,
+    },
+    /// Plain strings.
+    Strs(&'a [&'a str]),
+    /// The family's overflow series: `otel_metric_overflow="true"` and nothing else.
+    Overflow,
+}
+
+/// Names the value of label `label` in the typed label set with dense index `index`.
+pub(crate) type ValueOf = fn(usize, usize) -> &'static str;
+
+/// The label the overflow series carries, as the OpenTelemetry SDK specification names it.
+pub const OVERFLOW_LABEL: (&str, &str) = ("otel_metric_overflow", "true");
+
+impl<'a> SeriesLabels<'a> {
+    /// A series without labels.
+    pub const NONE: SeriesLabels<'static> = SeriesLabels {
+        names: &[],
+        values: Values::None,
+    };
+
+    /// The overflow series of a family.
+    pub const OVERFLOW: SeriesLabels<'static> = SeriesLabels {
+        names: &[],
+        values: Values::Overflow,
+    };
+
+    /// Labels from parallel slices of names and values (the shorter one decides).
+    pub fn from_pairs(names: &'a [&'a str], values: &'a [&'a str]) -> Self {
+        Self {
+            names,
+            values: Values::Strs(values),
+        }
+    }
+
+    pub(crate) fn encoded(names: &'a [&'a str], values: EncodedValues<'a>) -> Self {
+        Self {
+            names,
+            values: Values::Encoded(values),
+        }
+    }
+
+    pub(crate) fn typed(
+        names: &'a [&'a str],
+        index: usize,
+        value_of: fn(usize, usize) -> &'static str,
+    ) -> Self {
+        Self {
+            names,
+            values: Values::Typed { index, value_of },
+        }
+    }
+
+    /// The label names (empty for the overflow series, whose one label is not a name of
+    /// the family's).
+    pub(crate) fn names(&self) -> &'a [&'a str] {
+        self.names
+    }
+
+    /// The stored label values of a dynamic family's series, if that is what these are.
+    #[inline]
+    pub(crate) fn encoded_values(&self) -> Option<EncodedValues<'a>> {
+        match self.values {
+            Values::Encoded(values) => Some(values),
+            _ => None,
+        }
+    }
+
+    /// The dense index and value function of a typed family's series, if that is what
+    /// these are.
+    #[inline]
+    pub(crate) fn typed_parts(&self) -> Option<(usize, ValueOf)> {
+        match self.values {
+            Values::Typed { index, value_of } => Some((index, value_of)),
+            _ => None,
+        }
+    }
+
+    /// Whether the label names belong to the family itself (a dynamic or typed family, or
+    /// no labels), so they stay the same for the whole visit of that family; not for
+    /// names a collector passed in with [`from_pairs`](Self::from_pairs).
+    #[inline]
+    pub(crate) fn names_owned_by_family(&self) -> bool {
+        !matches!(self.values, Values::Strs(_))
+    }
+
+    /// Whether this is a family's overflow series.
+    pub fn is_overflow(&self) -> bool {
+        matches!(self.values, Values::Overflow)
+    }
+
+    /// Whether there are no labels at all.
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+
+    /// Calls `f` with each `(name, value bytes)` pair in declaration order, stopping at the
+    /// first error. The encoders' fast path: one dispatch on the representation per series
+    /// instead of one per label, and no UTF-8 check of bytes that came from a `&str`.
+    #[inline]
+    pub(crate) fn try_for_each_raw<E>(
+        &self,
+        mut f: impl FnMut(&'a str, &'a [u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        match self.values {
+            Values::None => Ok(()),
+            Values::Overflow => f(OVERFLOW_LABEL.0, OVERFLOW_LABEL.1.as_bytes()),
+            Values::Encoded(mut values) => {
+                for name in self.names {
+                    match values.next_bytes() {
+                        Some(value) => f(name, value)?,
+                        None => break,
+                    }
+                }
+                Ok(())
+            }
+            Values::Typed { index, value_of } => {
+                for (at, name) in self.names.iter().enumerate() {
+                    f(name, value_of(index, at).as_bytes())?;
+                }
+                Ok(())
+            }
+            Values::Strs(values) => {
+                for (name, value) in self.names.iter().zip(values) {
+                    f(name, value.as_bytes())?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// `(name, value)` pairs in declaration order.
+    pub fn iter(&self) -> LabelIter<'a> {
+        let inner = match self.values {
+            Values::None => Inner::Done,
+            Values::Overflow => Inner::Overflow(false),
+            Values::Encoded(values) => Inner::Encoded(self.names.iter(), values),
+            Values::Typed { index, value_of } => Inner::Typed {
+                names: self.names,
+                index,
+                value_of,
+                at: 0,
+            },
+            Values::Strs(values) => Inner::Strs(self.names.iter().zip(values.iter())),
+        };
+        LabelIter { inner }
+    }
+}
+
+/// Iterator over a series' `(name, value)` label pairs.
+#[derive(Debug)]
+pub struct LabelIter<'a> {
+    inner: Inner<'a>,
+}
+
+#[derive(Debug)]
+enum Inner<'a> {
+    Done,
+    Overflow(bool),
+    Encoded(core::slice::Iter<'a, &'a str>, EncodedValues<'a>),
+    Typed {
+        names: &'a [&'a str],
+        index: usize,
+        value_of: fn(usize, usize) -> &'static str,
+        at: usize,
+    },
+    Strs(core::iter::Zip<core::slice::Iter<'a, &'a str>, core::slice::Iter<'a, &'a str>>),
+}
+
+impl<'a> Iterator for LabelIter<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.inner {
+            Inner::Done => None,
+            Inner::Overflow(done) => {
+                if *done {
+                    None
+                } else {
+                    *done = true;
+                    Some(OVERFLOW_LABEL)
+                }
+            }
+            Inner::Encoded(names, values) => Some((*names.next()?, values.next()?)),
+            Inner::Typed {
+                names,
+                index,
+                value_of,
+                at,
+            } => {
+                let name = *names.get(*at)?;
+                let value = value_of(*index, *at);
+                *at += 1;
+                Some((name, value))
+            }
+            Inner::Strs(pairs) => pairs.next().map(|(n, v)| (*n, *v)),
+        }
+    }
+}
