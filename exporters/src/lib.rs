@@ -9,3 +9,6 @@ pub use corral_std as std_adapter;
 
 #[cfg(feature = "metrics-facade")]
 pub mod facade;
+
+#[cfg(feature = "pushgateway")]
+pub mod push;

@@ -90,8 +90,8 @@ use corral_core::{
 };
 use corral_std::runtime::{DefineError, Families, Spec};
 use corral_std::seeded::{self, RandomState, SeededFamily};
-use facade_log as log;
 use metrics::{Key, KeyName, Metadata, Recorder, SharedString, Unit};
+use tracing_events as log;
 
 pub use family::MAX_LABELS;
 use family::{
