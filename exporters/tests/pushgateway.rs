@@ -35,6 +35,10 @@ fn free_port() -> u16 {
 }
 
 fn start_gateway() -> Gateway {
+    start_gateway_with(&[])
+}
+
+fn start_gateway_with(extra: &[String]) -> Gateway {
     let installed = Command::new(BINARY)
         .arg("--version")
         .stdout(Stdio::null())
@@ -50,6 +54,7 @@ fn start_gateway() -> Gateway {
     let child = Command::new(BINARY)
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .arg("--persistence.file=")
+        .args(extra)
         .current_dir(std::env::temp_dir())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -58,7 +63,8 @@ fn start_gateway() -> Gateway {
     let gateway = Gateway { child, port };
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
-        if get(port, "/-/ready").is_some_and(|(status, _)| status == 200) {
+        // Up is enough: with authentication configured, readiness answers 401.
+        if get(port, "/-/ready").is_some_and(|(status, _)| status == 200 || status == 401) {
             return gateway;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -68,9 +74,18 @@ fn start_gateway() -> Gateway {
 
 /// A plain HTTP/1.0 GET: the status and the body.
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    get_with(port, path, "")
+}
+
+/// A plain HTTP/1.0 GET with extra header lines (each ending in CRLF).
+fn get_with(port: u16, path: &str, headers: &str) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{headers}\r\n"
+    )
+    .ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let status = response.split(' ').nth(1)?.parse().ok()?;
@@ -318,4 +333,117 @@ fn bad_urls_and_groupings_are_refused() {
         let err = gateway.group_url(job, grouping).unwrap_err();
         assert!(err.to_string().contains(why), "{err}");
     }
+}
+
+/// bcrypt (cost 4) of `batch-secret`, as the gateway's web configuration wants it.
+const PASSWORD_HASH: &str = "$2b$04$DhgUjES6FENp/9H6iAcy5u2DteZqRs6rK.Ge9pPwVdnc9feuhTDti";
+
+static AUTHED: Counter = Counter::new();
+static AUTH_REGISTRY: Registry<2> =
+    Registry::with_config(RegistryConfig::DEFAULT.with_self_metrics(false));
+
+#[test]
+fn basic_auth_against_a_gateway_that_requires_it() {
+    AUTH_REGISTRY
+        .register(Desc::new("authed_pushes_total", "Pushes"), &AUTHED)
+        .unwrap();
+    AUTHED.inc_by(3);
+    let dir = std::env::temp_dir().join(format!("corral-pushgateway-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("web.yml");
+    std::fs::write(
+        &config,
+        format!("basic_auth_users:\n  pusher: {PASSWORD_HASH}\n"),
+    )
+    .unwrap();
+    let gw = start_gateway_with(&[format!("--web.config.file={}", config.display())]);
+    let url = format!("http://127.0.0.1:{}", gw.port);
+
+    let status = |err: PushError| match err {
+        PushError::Status { status, .. } => status,
+        other => panic!("expected a status error, got {other}"),
+    };
+    let anonymous = Pushgateway::new(&url).unwrap();
+    let err = anonymous
+        .push_blocking("authed", &[], &AUTH_REGISTRY)
+        .unwrap_err();
+    assert!(err.to_string().contains("answered HTTP 401"), "{err}");
+    assert_eq!(status(err), 401);
+    let wrong = Pushgateway::new(&url)
+        .unwrap()
+        .with_basic_auth("pusher", "guess");
+    assert_eq!(
+        status(
+            wrong
+                .push_blocking("authed", &[], &AUTH_REGISTRY)
+                .unwrap_err()
+        ),
+        401
+    );
+    // The gateway knows only Basic credentials: a bearer token is sent and refused.
+    let bearer = Pushgateway::new(&url)
+        .unwrap()
+        .with_bearer_token("batch-secret");
+    assert_eq!(
+        status(
+            bearer
+                .push_blocking("authed", &[], &AUTH_REGISTRY)
+                .unwrap_err()
+        ),
+        401
+    );
+
+    let right = Pushgateway::new(&url)
+        .unwrap()
+        .with_basic_auth("pusher", "batch-secret");
+    right.push_blocking("authed", &[], &AUTH_REGISTRY).unwrap();
+    // cHVzaGVyOmJhdGNoLXNlY3JldA== is base64("pusher:batch-secret").
+    let (code, body) = get_with(
+        gw.port,
+        "/metrics",
+        "Authorization: Basic cHVzaGVyOmJhdGNoLXNlY3JldA==\r\n",
+    )
+    .unwrap();
+    assert_eq!(code, 200);
+    assert!(
+        body.lines().any(|l| l.starts_with("authed_pushes_total{")
+            && l.contains("job=\"authed\"")
+            && l.ends_with(" 3")),
+        "{body}"
+    );
+    right.delete_blocking("authed", &[]).unwrap();
+    drop(gw);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_bearer_token_goes_in_the_authorization_header() {
+    // A one-request listener that keeps the request's head and answers 200.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap() == 1 {
+            head.push(byte[0]);
+        }
+        stream
+            .write_all(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            .unwrap();
+        String::from_utf8(head).unwrap()
+    });
+    let gateway = Pushgateway::new(&format!("http://127.0.0.1:{port}"))
+        .unwrap()
+        .with_bearer_token("tok-123");
+    gateway.delete_blocking("bearer", &[("a", "b")]).unwrap();
+    let head = server.join().unwrap().to_lowercase();
+    assert!(
+        head.starts_with("delete /metrics/job/bearer/a/b http/1.1\r\n"),
+        "{head}"
+    );
+    assert!(
+        head.contains("\r\nauthorization: bearer tok-123\r\n"),
+        "{head}"
+    );
 }

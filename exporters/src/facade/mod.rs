@@ -43,10 +43,10 @@
 //!   key; later keys may list them in any order.
 //! - Counters whose name lacks `_total` get it appended (`requests` is exported as
 //!   `requests_total`), as Corral and OpenMetrics name counters.
-//! - Each family's table holds the configured number of series ([`Builder::max_series`],
-//!   [`Builder::max_series_for`]; the default is the registry's `max_series_per_metric`),
-//!   rounded up to a table of 16, 128, 1,024 or 4,096 slots and never more than the
-//!   registry allows. Past that, and past the registry's series budget, values go to the
+//! - Each family's table is sized for the configured number of series
+//!   ([`Builder::max_series`], [`Builder::max_series_for`]; the default is the registry's
+//!   `max_series_per_metric`), rounded up to 16, 128, 1,024 or 4,096 slots; it holds that
+//!   many series, and never more than the registry's `max_series_per_metric`. Past that, and past the registry's series budget, values go to the
 //!   family's overflow series (`otel_metric_overflow="true"`), counted in
 //!   `metrics_registry_series_overflow_total`: totals stay exact.
 //! - `describe_*` sets the help text and the unit. Corral fixes both when the family is
@@ -373,6 +373,7 @@ impl<const FAMILIES: usize> Builder<FAMILIES> {
             name_hasher: seeded::random_state(),
             state: Mutex::new(State::default()),
             cache_full_logged: AtomicBool::new(false),
+            names_full_logged: AtomicBool::new(false),
         })
     }
 
@@ -460,6 +461,7 @@ pub struct MetricsRecorder<const FAMILIES: usize = { corral_std::DEFAULT_FAMILIE
     name_hasher: RandomState,
     state: Mutex<State>,
     cache_full_logged: AtomicBool,
+    names_full_logged: AtomicBool,
 }
 
 impl<const FAMILIES: usize> fmt::Debug for MetricsRecorder<FAMILIES> {
@@ -522,6 +524,17 @@ impl<const FAMILIES: usize> MetricsRecorder<FAMILIES> {
         if let Some(entry) = self.names.find(hash, eq) {
             return Some(entry);
         }
+        if self.names.is_full() {
+            // Only refused names can be this many (families are bounded by the registry):
+            // refuse without trying, so that a flood of new names costs no memory.
+            if !self.names_full_logged.swap(true, Ordering::Relaxed) {
+                log::warn!(
+                    target: "corral::facade",
+                    "too many refused metric names to remember; new names are refused unlogged"
+                );
+            }
+            return None;
+        }
         let target = self.define(&mut state, kind, key);
         let entry = NameEntry {
             kind,
@@ -529,20 +542,8 @@ impl<const FAMILIES: usize> MetricsRecorder<FAMILIES> {
             target,
             mismatch_logged: AtomicBool::new(false),
         };
-        match self.names.insert(hash, entry, eq) {
-            Ok(entry) => Some(entry),
-            Err(Rejected::Full(_)) => {
-                // Only refused names can be this many (families are bounded by the
-                // registry); they stay refused, uncached.
-                if !self.cache_full_logged.swap(true, Ordering::Relaxed) {
-                    log::warn!(
-                        target: "corral::facade",
-                        "too many refused metric names to remember; further refusals are not logged"
-                    );
-                }
-                None
-            }
-        }
+        // Cannot be full: checked above, under the same lock.
+        self.names.insert(hash, entry, eq).ok()
     }
 
     /// Defines the family for the first key of a name, or says why not (logging it).

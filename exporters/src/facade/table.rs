@@ -45,6 +45,11 @@ impl<T> Table<T> {
         self.len.load(Ordering::Relaxed)
     }
 
+    /// Whether the table takes no more entries.
+    pub(crate) fn is_full(&self) -> bool {
+        self.len() >= self.max
+    }
+
     /// The entry with `hash` that `eq` accepts, without a lock.
     #[inline]
     pub(crate) fn find(&self, hash: u64, mut eq: impl FnMut(&T) -> bool) -> Option<&T> {
