@@ -437,3 +437,35 @@ fn render_small(registry: &'static Registry<8>) -> String {
     encode::prometheus(registry, &mut VecSink::new(&mut out)).unwrap();
     String::from_utf8(out).unwrap()
 }
+
+/// A service's `main`: one line installs the recorder globally, over corral-std's default
+/// registry. (The only test here that touches the global recorder; the others use local
+/// recorders, which take precedence.)
+#[test]
+fn installs_globally_in_one_line() {
+    corral_exporters::facade::install_default().unwrap();
+
+    std::thread::spawn(|| {
+        metrics::describe_counter!("global_jobs", "Jobs finished");
+        metrics::counter!("global_jobs", "queue" => "emails").increment(3);
+    })
+    .join()
+    .unwrap();
+    let mut out = Vec::new();
+    encode::prometheus(corral_std::default_registry(), &mut VecSink::new(&mut out)).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("# HELP global_jobs_total Jobs finished\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("global_jobs_total{queue=\"emails\"} 3\n"),
+        "{text}"
+    );
+    // A second recorder cannot be installed; the error says why.
+    let err = corral_exporters::facade::install_default().unwrap_err();
+    assert!(
+        err.to_string().contains("one recorder per registry"),
+        "{err}"
+    );
+}

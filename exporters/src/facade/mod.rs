@@ -173,7 +173,8 @@ pub enum BuildError {
         /// What is wrong with it.
         error: SummaryConfigError,
     },
-    /// The registry refused the recorder's own `metrics_facade_refused_total` family.
+    /// The registry refused the recorder's own `metrics_facade_refused_total` family, for
+    /// example because a recorder over that registry exists already.
     SelfMetric(DefineError),
 }
 
@@ -188,7 +189,10 @@ impl fmt::Display for BuildError {
             BuildError::Summary { rule, error } => {
                 write!(f, "summary configuration for {rule}: {error}")
             }
-            BuildError::SelfMetric(e) => write!(f, "cannot register the facade's own metric: {e}"),
+            BuildError::SelfMetric(e) => write!(
+                f,
+                "cannot register the facade's own metric (one recorder per registry): {e}"
+            ),
         }
     }
 }
