@@ -469,3 +469,45 @@ fn installs_globally_in_one_line() {
         "{err}"
     );
 }
+
+#[test]
+fn threads_racing_first_sight_count_every_increment_once() {
+    static REGISTRY: Registry<8> =
+        Registry::with_config(RegistryConfig::DEFAULT.with_self_metrics(false));
+    let recorder = MetricsRecorder::builder(&REGISTRY).build().unwrap();
+    let recorder = &recorder;
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(move || {
+                metrics::with_local_recorder(recorder, || {
+                    for round in 0..3 {
+                        for i in 0..200 {
+                            metrics::counter!("raced", "k" => format!("v{i}")).increment(1);
+                            metrics::gauge!("raced_gauge").increment(1.0);
+                            if round == 0 && i == 0 {
+                                metrics::histogram!("raced_seconds").record(0.1);
+                            }
+                        }
+                    }
+                });
+            });
+        }
+    });
+    let text = render_small(&REGISTRY);
+    let series: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("raced_total{"))
+        .collect();
+    assert_eq!(series.len(), 200, "{text}");
+    assert!(
+        series.iter().all(|l| l.ends_with(" 12")),
+        "4 threads × 3 rounds each:\n{text}"
+    );
+    assert!(text.lines().any(|l| l == "raced_gauge 2400.0"), "{text}");
+    assert!(text.lines().any(|l| l == "raced_seconds_count 4"), "{text}");
+    assert_eq!(
+        recorder.cached_keys(),
+        202,
+        "one cache entry per distinct key"
+    );
+}
