@@ -18,6 +18,13 @@ ensure_tools() {
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus
     fi
+    # Debian's Pushgateway for `exporters/tests/pushgateway.rs`, which starts it as a plain
+    # process on a loopback port (the packaged service is not used).
+    if ! command -v prometheus-pushgateway >/dev/null 2>&1; then
+        echo "ensure_tools: installing prometheus-pushgateway (apt-get install prometheus-pushgateway)"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus-pushgateway
+    fi
     # Python's prometheus_client parsers for `core/tests/python_parsers.rs`.
     if ! python3 -c "import prometheus_client.parser, prometheus_client.openmetrics.parser" >/dev/null 2>&1; then
         echo "ensure_tools: installing prometheus_client (pip install prometheus_client)"
