@@ -118,7 +118,7 @@ const RENDER_SECONDS: &[f64] = &[
 struct SelfMetrics {
     requests: DynamicFamily<Counter, 1, 8>,
     in_flight: IntGauge,
-    render_seconds: Histogram<14>,
+    render_seconds: Histogram<15>,
     bytes: Counter,
 }
 
