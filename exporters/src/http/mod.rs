@@ -821,7 +821,7 @@ async fn metrics(
     shared.metrics.bytes.inc_by(length as u64);
     shared.metrics.count(StatusCode::OK);
 
-    let mut response = Response::new(Body::from(Bytes::from_owner(pooled)));
+    let mut response = Response::new(Body::new(Chunked(Bytes::from_owner(pooled))));
     let out = response.headers_mut();
     out.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     out.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
@@ -830,6 +830,39 @@ async fn metrics(
     }
     out.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     response
+}
+
+/// The body in frames of [`FRAME`] bytes, sliced from the one pooled buffer without copying:
+/// hyper then writes a large body to the socket a frame at a time, yielding between
+/// rounds, instead of holding the worker for one multi-megabyte write.
+struct Chunked(Bytes);
+
+/// Bytes per body frame.
+const FRAME: usize = 64 << 10;
+
+impl http_body::Body for Chunked {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        if self.0.is_empty() {
+            return std::task::Poll::Ready(None);
+        }
+        let n = FRAME.min(self.0.len());
+        let frame = self.0.split_to(n);
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(frame))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.0.len() as u64)
+    }
 }
 
 #[cfg(test)]
