@@ -16,8 +16,11 @@
 //!
 //! // 2. Served on the caller's tokio runtime until the shutdown future completes.
 //! # let server = MetricsServer::new(default_registry())?;
+//! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
 //! let listener = server.bind().await?; // the configured host:port
-//! server.serve(listener, async { let _ = tokio::signal::ctrl_c().await; }).await?;
+//! tokio::spawn(server.serve(listener, async { let _ = stopped.await; }));
+//! // ... later:
+//! let _ = stop.send(());
 //! # Ok(()) }
 //! ```
 //!
