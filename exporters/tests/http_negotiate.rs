@@ -48,7 +48,10 @@ fn missing_unknown_and_garbage_get_text_0_0_4() {
     ] {
         let offer = negotiate(accept, TEXT_FORMATS);
         assert_eq!(offer.value, Format::Prometheus, "{accept:?}");
-        assert_eq!(offer.content_type, "text/plain; version=0.0.4; charset=utf-8");
+        assert_eq!(
+            offer.content_type,
+            "text/plain; version=0.0.4; charset=utf-8"
+        );
     }
 }
 
@@ -67,14 +70,29 @@ fn q_values_and_wildcards() {
         // Equal weights: the server's order, text first.
         ("application/openmetrics-text, text/plain", text),
         // The most specific range decides an offer's weight.
-        ("*/*;q=0.5, application/openmetrics-text;version=1.0.0;q=0.4", text),
+        (
+            "*/*;q=0.5, application/openmetrics-text;version=1.0.0;q=0.4",
+            text,
+        ),
         ("application/openmetrics-text;q=0, */*", text),
         ("text/plain;q=0, */*;q=0.1", om),
         ("text/plain;q=0, application/openmetrics-text;q=0", text),
-        ("text/plain;version=1.0.0, application/openmetrics-text;version=1.0.0;q=0.1", om),
-        ("application/openmetrics-text;version=1.0.0;charset=utf-8;q=0.9,text/plain;q=0.5", om),
-        ("application/openmetrics-text;version=1.0.0;escaping=underscores", om),
-        ("application/openmetrics-text;q=0.999, text/plain;q=0.998", om),
+        (
+            "text/plain;version=1.0.0, application/openmetrics-text;version=1.0.0;q=0.1",
+            om,
+        ),
+        (
+            "application/openmetrics-text;version=1.0.0;charset=utf-8;q=0.9,text/plain;q=0.5",
+            om,
+        ),
+        (
+            "application/openmetrics-text;version=1.0.0;escaping=underscores",
+            om,
+        ),
+        (
+            "application/openmetrics-text;q=0.999, text/plain;q=0.998",
+            om,
+        ),
         ("application/openmetrics-text;q=1.000, text/plain;q=1", text),
         ("broken;;, application/openmetrics-text;q=0.3", om),
     ] {
@@ -105,7 +123,10 @@ fn a_third_format_slots_in_as_one_more_offer() {
         },
         Offer {
             media_type: "application/vnd.google.protobuf",
-            params: &[("proto", "io.prometheus.client.MetricFamily"), ("encoding", "delimited")],
+            params: &[
+                ("proto", "io.prometheus.client.MetricFamily"),
+                ("encoding", "delimited"),
+            ],
             content_type: "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited",
             value: F::Protobuf,
         },
@@ -114,12 +135,19 @@ fn a_third_format_slots_in_as_one_more_offer() {
     let native = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,application/openmetrics-text;version=1.0.0;q=0.6,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
     assert_eq!(negotiate(Some(native), OFFERS).value, F::Protobuf);
     let lower = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.5,application/openmetrics-text;version=1.0.0;q=0.6";
-    assert_eq!(negotiate(Some(lower), OFFERS).value, F::OpenMetrics, "q decides");
+    assert_eq!(
+        negotiate(Some(lower), OFFERS).value,
+        F::OpenMetrics,
+        "q decides"
+    );
     let first = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,*/*;q=0.1";
     assert_eq!(negotiate(Some(first), OFFERS).value, F::Protobuf);
     let wrong_proto = "application/vnd.google.protobuf;proto=other.Message;encoding=delimited";
     assert_eq!(negotiate(Some(wrong_proto), OFFERS).value, F::Text);
-    assert_eq!(negotiate(Some(PROMETHEUS_2_42), OFFERS).value, F::OpenMetrics);
+    assert_eq!(
+        negotiate(Some(PROMETHEUS_2_42), OFFERS).value,
+        F::OpenMetrics
+    );
     assert_eq!(negotiate(None, OFFERS).value, F::Text);
 }
 
@@ -148,7 +176,10 @@ fn codings() {
         assert_eq!(negotiate_coding(header, &both), expected, "{header:?}");
     }
     // Without zstd on offer, a zstd-only client gets identity.
-    assert_eq!(negotiate_coding(Some("zstd"), &[Coding::Gzip]), Coding::Identity);
+    assert_eq!(
+        negotiate_coding(Some("zstd"), &[Coding::Gzip]),
+        Coding::Identity
+    );
     // This build's offers: gzip always, zstd with the `zstd` feature.
     assert_eq!(CODINGS.first(), Some(&Coding::Gzip));
     assert_eq!(CODINGS.contains(&Coding::Zstd), cfg!(feature = "zstd"));

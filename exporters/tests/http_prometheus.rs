@@ -63,7 +63,10 @@ impl Prometheus {
         let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
         let child = Command::new(&binary)
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
             .arg(format!("--web.listen-address={addr}"))
             .arg("--log.level=warn")
             .stdin(Stdio::null())
@@ -83,7 +86,8 @@ impl Prometheus {
         loop {
             if let Ok(ready) = support::send_raw(
                 addr,
-                format!("GET /-/ready HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+                format!("GET /-/ready HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
             ) && ready.status == 200
             {
                 return prometheus;
@@ -108,7 +112,10 @@ impl Prometheus {
         assert_eq!(answer.status, 200, "query {promql}: {}", answer.text());
         let json: Value = serde_json::from_slice(&answer.body).unwrap();
         assert_eq!(json["status"], "success", "{json}");
-        json["data"]["result"].as_array().cloned().unwrap_or_default()
+        json["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Polls `promql` until `accept` takes its result (bounded), and returns it.
@@ -137,14 +144,20 @@ fn sample(result: &[Value]) -> Option<f64> {
 fn a_real_prometheus_scrapes_and_reads_back_exactly() {
     let registry = registry();
     let jobs: &'static Counter = Box::leak(Box::new(Counter::new()));
-    registry.register(Desc::new("e2e_jobs_total", "Jobs done"), jobs).unwrap();
+    registry
+        .register(Desc::new("e2e_jobs_total", "Jobs done"), jobs)
+        .unwrap();
     jobs.inc_by(123_456_789_012);
     let ticks: &'static Counter = Box::leak(Box::new(Counter::new()));
-    registry.register(Desc::new("e2e_ticks_total", "Ticks"), ticks).unwrap();
-    let latency: &'static Histogram<5> =
-        Box::leak(Box::new(Histogram::new(&[0.1, 0.2, 0.4, 0.8])));
     registry
-        .register(Desc::new("e2e_latency_seconds", "Latency").with_unit("seconds"), latency)
+        .register(Desc::new("e2e_ticks_total", "Ticks"), ticks)
+        .unwrap();
+    let latency: &'static Histogram<5> = Box::leak(Box::new(Histogram::new(&[0.1, 0.2, 0.4, 0.8])));
+    registry
+        .register(
+            Desc::new("e2e_latency_seconds", "Latency").with_unit("seconds"),
+            latency,
+        )
         .unwrap();
     // 10 in (0, 0.1], 30 in (0.1, 0.2], 40 in (0.2, 0.4], 20 in (0.4, 0.8]: the median is
     // rank 50 of 100, a quarter into (0.2, 0.4] by linear interpolation: 0.25.
@@ -156,7 +169,10 @@ fn a_real_prometheus_scrapes_and_reads_back_exactly() {
     let labelled: &'static DynamicFamily<Counter, 1, 4> =
         Box::leak(Box::new(DynamicFamily::new(["path"])));
     registry
-        .register(Desc::new("e2e_labels_total", "Tricky label values"), labelled)
+        .register(
+            Desc::new("e2e_labels_total", "Tricky label values"),
+            labelled,
+        )
         .unwrap();
     labelled.with_labels([TRICKY]).inc_by(3);
 
@@ -178,15 +194,19 @@ fn a_real_prometheus_scrapes_and_reads_back_exactly() {
     };
     let prometheus = Prometheus::start(handle.local_addr());
 
-    let up = prometheus.wait_for("up{job=\"corral\"}", "the target up", |r| sample(r) == Some(1.0));
+    let up = prometheus.wait_for("up{job=\"corral\"}", "the target up", |r| {
+        sample(r) == Some(1.0)
+    });
     assert_eq!(up[0]["metric"]["instance"], handle.local_addr().to_string());
 
     let exact = prometheus.wait_for("e2e_jobs_total", "the counter", |r| !r.is_empty());
     assert_eq!(exact[0]["value"][1], "123456789012");
 
-    let rate = prometheus.wait_for("rate(e2e_ticks_total[5s])", "a rate over the counter", |r| {
-        sample(r).is_some_and(|v| v > 0.0)
-    });
+    let rate = prometheus.wait_for(
+        "rate(e2e_ticks_total[5s])",
+        "a rate over the counter",
+        |r| sample(r).is_some_and(|v| v > 0.0),
+    );
     let per_second = sample(&rate).unwrap();
     assert!(
         (100.0..=1_100.0).contains(&per_second),
@@ -200,10 +220,14 @@ fn a_real_prometheus_scrapes_and_reads_back_exactly() {
     );
     let median = sample(&median).unwrap();
     assert!((median - 0.25).abs() < 1e-9, "median {median}");
-    let count = prometheus.wait_for("e2e_latency_seconds_count", "the histogram count", |r| !r.is_empty());
+    let count = prometheus.wait_for("e2e_latency_seconds_count", "the histogram count", |r| {
+        !r.is_empty()
+    });
     assert_eq!(count[0]["value"][1], "100");
 
-    let tricky = prometheus.wait_for("e2e_labels_total", "the labelled counter", |r| !r.is_empty());
+    let tricky = prometheus.wait_for("e2e_labels_total", "the labelled counter", |r| {
+        !r.is_empty()
+    });
     assert_eq!(tricky[0]["metric"]["path"], TRICKY);
     assert_eq!(tricky[0]["value"][1], "3");
 

@@ -22,25 +22,36 @@ fn app_registry() -> &'static Registry<16> {
     let requests: &'static DynamicFamily<Counter, 1, 8> =
         Box::leak(Box::new(DynamicFamily::new(["path"])));
     registry
-        .register(Desc::new("app_requests_total", "Requests by path"), requests)
+        .register(
+            Desc::new("app_requests_total", "Requests by path"),
+            requests,
+        )
         .unwrap();
     requests.with_labels(["/a"]).inc_by(3);
     requests.with_labels(["/b \"q\""]).inc_by(5);
     let latency: &'static Histogram<4> = Box::leak(Box::new(Histogram::new(&[0.1, 1.0, 10.0])));
     registry
-        .register(Desc::new("app_latency_seconds", "Latency").with_unit("seconds"), latency)
+        .register(
+            Desc::new("app_latency_seconds", "Latency").with_unit("seconds"),
+            latency,
+        )
         .unwrap();
     for v in [0.05, 0.5, 5.0, 50.0] {
         latency.observe(v);
     }
     let jobs: &'static Counter = Box::leak(Box::new(Counter::new()));
-    registry.register(Desc::new("app_jobs_total", "Jobs"), jobs).unwrap();
+    registry
+        .register(Desc::new("app_jobs_total", "Jobs"), jobs)
+        .unwrap();
     jobs.inc_by(7);
     registry
 }
 
 fn start(server: MetricsServer) -> ServerHandle {
-    server.address("127.0.0.1:0").spawn_thread().expect("server starts")
+    server
+        .address("127.0.0.1:0")
+        .spawn_thread()
+        .expect("server starts")
 }
 
 #[test]
@@ -55,15 +66,30 @@ fn formats_follow_accept_and_every_answer_has_a_content_type() {
     let text = om.text();
     assert!(text.ends_with("# EOF\n"), "{text}");
     assert!(text.contains("# TYPE app_requests counter\n"), "{text}");
-    assert!(text.contains("app_requests_total{path=\"/b \\\"q\\\"\"} 5\n"), "{text}");
+    assert!(
+        text.contains("app_requests_total{path=\"/b \\\"q\\\"\"} 5\n"),
+        "{text}"
+    );
 
-    for accept in [None, Some("application/json"), Some("garbage;;;"), Some("*/*")] {
+    for accept in [
+        None,
+        Some("application/json"),
+        Some("garbage;;;"),
+        Some("*/*"),
+    ] {
         let headers: Vec<(&str, &str)> = accept.map(|a| ("Accept", a)).into_iter().collect();
         let plain = get(addr, "/metrics", &headers);
         assert_eq!(plain.status, 200);
-        assert_eq!(plain.header("content-type"), Some(TEXT), "Accept {accept:?}");
+        assert_eq!(
+            plain.header("content-type"),
+            Some(TEXT),
+            "Accept {accept:?}"
+        );
         let text = plain.text();
-        assert!(text.contains("# TYPE app_requests_total counter\n"), "{text}");
+        assert!(
+            text.contains("# TYPE app_requests_total counter\n"),
+            "{text}"
+        );
         assert!(!text.contains("# EOF"), "{text}");
     }
 }
@@ -80,7 +106,8 @@ fn head_answers_headers_without_a_body() {
 }
 
 /// Families whose values do not change between scrapes (the self-metrics do).
-const STABLE: &str = "/metrics?name[]=app_requests_total&name[]=app_latency_seconds&name[]=app_jobs_total";
+const STABLE: &str =
+    "/metrics?name[]=app_requests_total&name[]=app_latency_seconds&name[]=app_jobs_total";
 
 #[test]
 fn gzip_and_zstd_decode_to_the_identity_body() {
@@ -91,7 +118,11 @@ fn gzip_and_zstd_decode_to_the_identity_body() {
         assert_eq!(identity.header("content-encoding"), None);
         assert!(identity.body.len() > 200);
 
-        let gz = get(addr, STABLE, &[("Accept", accept), ("Accept-Encoding", "gzip")]);
+        let gz = get(
+            addr,
+            STABLE,
+            &[("Accept", accept), ("Accept-Encoding", "gzip")],
+        );
         assert_eq!(gz.status, 200);
         assert_eq!(gz.header("content-encoding"), Some("gzip"));
         assert_eq!(gz.header("vary"), Some("Accept-Encoding"));
@@ -102,7 +133,11 @@ fn gzip_and_zstd_decode_to_the_identity_body() {
             .unwrap();
         assert_eq!(decoded, identity.body);
 
-        let zst = get(addr, STABLE, &[("Accept", accept), ("Accept-Encoding", "zstd")]);
+        let zst = get(
+            addr,
+            STABLE,
+            &[("Accept", accept), ("Accept-Encoding", "zstd")],
+        );
         assert_eq!(zst.header("content-encoding"), Some("zstd"));
         assert_eq!(zstd::decode_all(&zst.body[..]).unwrap(), identity.body);
 
@@ -110,7 +145,10 @@ fn gzip_and_zstd_decode_to_the_identity_body() {
         let both = get(
             addr,
             STABLE,
-            &[("Accept", accept), ("Accept-Encoding", "gzip, deflate, zstd")],
+            &[
+                ("Accept", accept),
+                ("Accept-Encoding", "gzip, deflate, zstd"),
+            ],
         );
         assert_eq!(both.header("content-encoding"), Some("gzip"));
         let refused = get(
@@ -127,7 +165,12 @@ fn gzip_and_zstd_decode_to_the_identity_body() {
 fn name_filter_selects_families_by_exact_name() {
     let handle = start(MetricsServer::new(app_registry()).unwrap());
     let addr = handle.local_addr();
-    let both = get(addr, "/metrics?name[]=app_jobs_total&name%5B%5D=app_latency_seconds", &[]).text();
+    let both = get(
+        addr,
+        "/metrics?name[]=app_jobs_total&name%5B%5D=app_latency_seconds",
+        &[],
+    )
+    .text();
     assert_eq!(
         both,
         concat!(
@@ -146,19 +189,32 @@ fn name_filter_selects_families_by_exact_name() {
     );
     // A prefix is not a name; other query parameters are ignored.
     assert_eq!(get(addr, "/metrics?name[]=app_jobs&x=1", &[]).text(), "");
-    let om = get(addr, "/metrics?name[]=app_jobs_total", &[("Accept", PROMETHEUS_2_42)]).text();
-    assert_eq!(om, "# TYPE app_jobs counter\n# HELP app_jobs Jobs\napp_jobs_total 7\n# EOF\n");
+    let om = get(
+        addr,
+        "/metrics?name[]=app_jobs_total",
+        &[("Accept", PROMETHEUS_2_42)],
+    )
+    .text();
+    assert_eq!(
+        om,
+        "# TYPE app_jobs counter\n# HELP app_jobs Jobs\napp_jobs_total 7\n# EOF\n"
+    );
     // Without name[]: everything, self-metrics included.
     let all = get(addr, "/metrics", &[]).text();
     assert!(all.contains("app_requests_total{path=\"/a\"} 3\n"), "{all}");
-    assert!(all.contains("promhttp_metric_handler_requests_total{code=\"200\"}"), "{all}");
+    assert!(
+        all.contains("promhttp_metric_handler_requests_total{code=\"200\"}"),
+        "{all}"
+    );
 }
 
 #[test]
 fn past_the_in_flight_limit_scrapes_get_503_at_once() {
     let registry = registry();
     let (gate, control) = gate();
-    registry.register(Desc::new("gated", "Holds renders open"), gate).unwrap();
+    registry
+        .register(Desc::new("gated", "Holds renders open"), gate)
+        .unwrap();
     let handle = start(MetricsServer::new(registry).unwrap().max_in_flight(1));
     let addr = handle.local_addr();
 
@@ -185,20 +241,43 @@ fn past_the_in_flight_limit_scrapes_get_503_at_once() {
         control.release.send(()).unwrap();
     });
     let after = get(addr, "/metrics", &[]).text();
-    assert!(after.contains("promhttp_metric_handler_requests_total{code=\"200\"} 1\n"), "{after}");
-    assert!(after.contains("promhttp_metric_handler_requests_total{code=\"503\"} 1\n"), "{after}");
-    assert!(after.contains("promhttp_metric_handler_requests_total{code=\"500\"} 0\n"), "{after}");
-    assert!(after.contains("promhttp_metric_handler_requests_in_flight 1\n"), "{after}");
-    assert!(after.contains("# TYPE corral_http_render_duration_seconds histogram\n"), "{after}");
-    assert!(after.contains("corral_http_render_duration_seconds_count 1\n"), "{after}");
-    assert!(after.contains("# TYPE corral_http_response_bytes_total counter\n"), "{after}");
+    assert!(
+        after.contains("promhttp_metric_handler_requests_total{code=\"200\"} 1\n"),
+        "{after}"
+    );
+    assert!(
+        after.contains("promhttp_metric_handler_requests_total{code=\"503\"} 1\n"),
+        "{after}"
+    );
+    assert!(
+        after.contains("promhttp_metric_handler_requests_total{code=\"500\"} 0\n"),
+        "{after}"
+    );
+    assert!(
+        after.contains("promhttp_metric_handler_requests_in_flight 1\n"),
+        "{after}"
+    );
+    assert!(
+        after.contains("# TYPE corral_http_render_duration_seconds histogram\n"),
+        "{after}"
+    );
+    assert!(
+        after.contains("corral_http_render_duration_seconds_count 1\n"),
+        "{after}"
+    );
+    assert!(
+        after.contains("# TYPE corral_http_response_bytes_total counter\n"),
+        "{after}"
+    );
 }
 
 #[test]
 fn a_render_past_the_timeout_gets_503() {
     let registry = registry();
     let (gate, control) = gate();
-    registry.register(Desc::new("gated", "Holds renders open"), gate).unwrap();
+    registry
+        .register(Desc::new("gated", "Holds renders open"), gate)
+        .unwrap();
     let handle = start(
         MetricsServer::new(registry)
             .unwrap()
@@ -218,29 +297,59 @@ fn a_render_past_the_timeout_gets_503() {
 
 #[test]
 fn bearer_and_basic_auth_answer_401_with_a_challenge() {
-    let handle = start(MetricsServer::new(app_registry()).unwrap().bearer_token("s3cret"));
+    let handle = start(
+        MetricsServer::new(app_registry())
+            .unwrap()
+            .bearer_token("s3cret"),
+    );
     let addr = handle.local_addr();
-    for headers in [vec![], vec![("Authorization", "Bearer wrong")], vec![("Authorization", "Bearer s3cre")], vec![("Authorization", "Basic czNjcmV0")]] {
+    for headers in [
+        vec![],
+        vec![("Authorization", "Bearer wrong")],
+        vec![("Authorization", "Bearer s3cre")],
+        vec![("Authorization", "Basic czNjcmV0")],
+    ] {
         let denied = get(addr, "/metrics", &headers);
         assert_eq!(denied.status, 401, "{headers:?}");
-        assert_eq!(denied.header("www-authenticate"), Some("Bearer realm=\"metrics\""));
+        assert_eq!(
+            denied.header("www-authenticate"),
+            Some("Bearer realm=\"metrics\"")
+        );
     }
-    assert_eq!(get(addr, "/metrics", &[("Authorization", "Bearer s3cret")]).status, 200);
-    assert_eq!(get(addr, "/metrics", &[("Authorization", "bearer s3cret")]).status, 200);
+    assert_eq!(
+        get(addr, "/metrics", &[("Authorization", "Bearer s3cret")]).status,
+        200
+    );
+    assert_eq!(
+        get(addr, "/metrics", &[("Authorization", "bearer s3cret")]).status,
+        200
+    );
     // Only the metrics path is protected.
     assert_eq!(get(addr, "/health", &[]).status, 200);
     drop(handle);
 
-    let handle = start(MetricsServer::new(app_registry()).unwrap().basic_auth("prom", "pä ss"));
+    let handle = start(
+        MetricsServer::new(app_registry())
+            .unwrap()
+            .basic_auth("prom", "pä ss"),
+    );
     let addr = handle.local_addr();
-    let denied = get(addr, "/metrics", &[("Authorization", "Basic cHJvbTp3cm9uZw==")]);
+    let denied = get(
+        addr,
+        "/metrics",
+        &[("Authorization", "Basic cHJvbTp3cm9uZw==")],
+    );
     assert_eq!(denied.status, 401);
     assert_eq!(
         denied.header("www-authenticate"),
         Some("Basic realm=\"metrics\", charset=\"UTF-8\"")
     );
     // base64("prom:pä ss") of the UTF-8 bytes.
-    let ok = get(addr, "/metrics", &[("Authorization", "Basic cHJvbTpww6Qgc3M=")]);
+    let ok = get(
+        addr,
+        "/metrics",
+        &[("Authorization", "Basic cHJvbTpww6Qgc3M=")],
+    );
     assert_eq!(ok.status, 200);
 }
 
@@ -263,7 +372,9 @@ fn other_paths_are_404_and_other_methods_405() {
 
 #[test]
 fn ready_waits_for_the_application_when_asked_to() {
-    let server = MetricsServer::new(app_registry()).unwrap().manual_readiness();
+    let server = MetricsServer::new(app_registry())
+        .unwrap()
+        .manual_readiness();
     let readiness = server.readiness();
     let handle = start(server);
     let addr = handle.local_addr();
@@ -275,7 +386,11 @@ fn ready_waits_for_the_application_when_asked_to() {
 
 #[test]
 fn oversized_headers_get_431_or_a_closed_connection() {
-    let handle = start(MetricsServer::new(app_registry()).unwrap().max_header_bytes(8192));
+    let handle = start(
+        MetricsServer::new(app_registry())
+            .unwrap()
+            .max_header_bytes(8192),
+    );
     let addr = handle.local_addr();
     let big = "x".repeat(64 << 10);
     let raw = format!("GET /metrics HTTP/1.1\r\nHost: a\r\nX-Big: {big}\r\n\r\n");
@@ -303,9 +418,12 @@ fn a_slow_client_is_cut_off_while_a_real_scrape_succeeds() {
     );
     let addr = handle.local_addr();
     let slow = std::thread::spawn(move || {
-        let request = b"GET /metrics HTTP/1.1\r\nHost: slow\r\nUser-Agent: one-byte-a-second\r\n\r\n";
+        let request =
+            b"GET /metrics HTTP/1.1\r\nHost: slow\r\nUser-Agent: one-byte-a-second\r\n\r\n";
         let mut stream = TcpStream::connect(addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
         let started = Instant::now();
         for (sent, byte) in request.iter().enumerate() {
             if stream.write_all(&[*byte]).is_err() {
@@ -340,7 +458,9 @@ fn a_slow_client_is_cut_off_while_a_real_scrape_succeeds() {
 fn graceful_shutdown_finishes_in_flight_scrapes() {
     let registry = registry();
     let (gate, control) = gate();
-    registry.register(Desc::new("gated", "Holds renders open"), gate).unwrap();
+    registry
+        .register(Desc::new("gated", "Holds renders open"), gate)
+        .unwrap();
     let handle = start(MetricsServer::new(registry).unwrap());
     let addr = handle.local_addr();
     let held = std::thread::spawn(move || get(addr, "/metrics", &[]));
@@ -349,10 +469,16 @@ fn graceful_shutdown_finishes_in_flight_scrapes() {
     // Wait until the listener is gone: new connections are refused.
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect(addr).is_ok() {
-        assert!(Instant::now() < deadline, "still accepting after shutdown began");
+        assert!(
+            Instant::now() < deadline,
+            "still accepting after shutdown began"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(!stopping.is_finished(), "shutdown waited for the in-flight scrape");
+    assert!(
+        !stopping.is_finished(),
+        "shutdown waited for the in-flight scrape"
+    );
     control.release.send(()).unwrap();
     let held = held.join().unwrap();
     assert_eq!(held.status, 200);
@@ -385,7 +511,9 @@ fn a_second_server_on_one_registry_is_refused() {
     let _first = MetricsServer::new(registry).unwrap();
     let error = MetricsServer::new(registry).unwrap_err();
     assert!(
-        error.to_string().contains("promhttp_metric_handler_requests_total"),
+        error
+            .to_string()
+            .contains("promhttp_metric_handler_requests_total"),
         "{error}"
     );
 }
@@ -408,16 +536,19 @@ fn configured_from_observability_yaml() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn served_on_the_callers_runtime_and_mounted_in_an_app() {
     // serve(listener, shutdown)
-    let server = MetricsServer::new(app_registry()).unwrap().address("127.0.0.1:0");
+    let server = MetricsServer::new(app_registry())
+        .unwrap()
+        .address("127.0.0.1:0");
     let listener = server.bind().await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(server.serve(listener, async {
         let _ = stopped.await;
     }));
-    let answer = tokio::task::spawn_blocking(move || get(addr, "/metrics", &[("Accept", PROMETHEUS_2_42)]))
-        .await
-        .unwrap();
+    let answer =
+        tokio::task::spawn_blocking(move || get(addr, "/metrics", &[("Accept", PROMETHEUS_2_42)]))
+            .await
+            .unwrap();
     assert_eq!(answer.header("content-type"), Some(OPENMETRICS));
     stop.send(()).unwrap();
     serving.await.unwrap().unwrap();
@@ -431,7 +562,10 @@ async fn served_on_the_callers_runtime_and_mounted_in_an_app() {
     let addr = listener.local_addr().unwrap();
     let app_server = tokio::spawn(async move { axum::serve(listener, app).await });
     let (hello, metrics) = tokio::task::spawn_blocking(move || {
-        (get(addr, "/hello", &[]), get(addr, "/metrics", &[("Accept-Encoding", "gzip")]))
+        (
+            get(addr, "/hello", &[]),
+            get(addr, "/metrics", &[("Accept-Encoding", "gzip")]),
+        )
     })
     .await
     .unwrap();

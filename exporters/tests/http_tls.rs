@@ -13,13 +13,18 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 async fn scraped_over_https() {
     let registry: &'static Registry<8> = Box::leak(Box::new(Registry::new()));
     let events: &'static Counter = Box::leak(Box::new(Counter::new()));
-    registry.register(Desc::new("tls_events_total", "Events"), events).unwrap();
+    registry
+        .register(Desc::new("tls_events_total", "Events"), events)
+        .unwrap();
     events.inc_by(9);
 
     let rcgen::CertifiedKey { cert, signing_key } =
         rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let tls = TlsConfig::from_pem(cert.pem().as_bytes(), signing_key.serialize_pem().as_bytes())
-        .unwrap();
+    let tls = TlsConfig::from_pem(
+        cert.pem().as_bytes(),
+        signing_key.serialize_pem().as_bytes(),
+    )
+    .unwrap();
     assert!(TlsConfig::from_pem(b"", signing_key.serialize_pem().as_bytes()).is_err());
     assert!(TlsConfig::from_pem(cert.pem().as_bytes(), b"not a key").is_err());
 
@@ -72,7 +77,11 @@ async fn scraped_over_https() {
         .unwrap();
     let mut back = Vec::new();
     let _ = plain.read_to_end(&mut back).await;
-    assert!(!back.starts_with(b"HTTP/1.1 200"), "{:?}", String::from_utf8_lossy(&back));
+    assert!(
+        !back.starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&back)
+    );
 
     stop.send(()).unwrap();
     serving.await.unwrap().unwrap();

@@ -68,9 +68,7 @@ fn args() -> Args {
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let value = it
-            .next()
-            .unwrap_or_else(|| panic!("{flag} needs a value"));
+        let value = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
         let n: u64 = value
             .parse()
             .unwrap_or_else(|_| panic!("{flag}: {value} is not a number"));
@@ -95,7 +93,14 @@ fn leak(s: String) -> &'static str {
 /// `(family, method, status, value)` of every series.
 fn series(families: usize) -> impl Iterator<Item = (usize, &'static str, &'static str, u64)> {
     (0..families).flat_map(|f| {
-        (0..100).map(move |i| (f, METHODS[i / 10], STATUSES[i % 10], (f * 100 + i) as u64 * 7 + 1))
+        (0..100).map(move |i| {
+            (
+                f,
+                METHODS[i / 10],
+                STATUSES[i % 10],
+                (f * 100 + i) as u64 * 7 + 1,
+            )
+        })
     })
 }
 
@@ -120,7 +125,9 @@ fn corral_registry(families: usize) -> (&'static Registry<2048>, Vec<&'static Co
         .map(|f| {
             let family: &'static CorralFamily =
                 Box::leak(Box::new(DynamicFamily::new(["method", "status"])));
-            registry.register(Desc::new(names[f], HELP), family).expect("register");
+            registry
+                .register(Desc::new(names[f], HELP), family)
+                .expect("register");
             family
         })
         .collect();
@@ -257,12 +264,17 @@ fn prometheus_client_app(families: usize) -> axum::Router {
             .get_or_create(&vec![("method", method), ("status", status)])
             .inc_by(value);
     }
-    async fn handler(State(registry): State<Arc<prometheus_client::registry::Registry>>) -> impl IntoResponse {
+    async fn handler(
+        State(registry): State<Arc<prometheus_client::registry::Registry>>,
+    ) -> impl IntoResponse {
         let mut buffer = String::new();
         encode(&mut buffer, &registry).unwrap();
         Response::builder()
             .status(StatusCode::OK)
-            .header(CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")
+            .header(
+                CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )
             .body(Body::from(buffer))
             .unwrap()
     }
@@ -286,11 +298,17 @@ fn start_prometheus_client(families: usize) -> SocketAddr {
 /// One `GET /metrics` with `Connection: close`: the body's bench sample lines.
 fn bench_samples(addr: SocketAddr) -> usize {
     let mut stream = TcpStream::connect(addr).expect("connect");
-    write!(stream, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut bytes = Vec::new();
     stream.read_to_end(&mut bytes).unwrap();
     let text = String::from_utf8_lossy(&bytes);
-    text.lines().filter(|l| l.starts_with("bench_requests_")).count()
+    text.lines()
+        .filter(|l| l.starts_with("bench_requests_"))
+        .count()
 }
 
 const WRK_SCRIPT: &str = r#"
@@ -316,7 +334,8 @@ struct WrkResult {
 }
 
 fn wrk(addr: SocketAddr, connections: usize, threads: usize, secs: u64, gzip: bool) -> WrkResult {
-    let script = std::env::temp_dir().join(format!("corral-scrape-load-{}.lua", std::process::id()));
+    let script =
+        std::env::temp_dir().join(format!("corral-scrape-load-{}.lua", std::process::id()));
     std::fs::write(&script, WRK_SCRIPT).unwrap();
     let mut command = Command::new("wrk");
     command
@@ -331,10 +350,14 @@ fn wrk(addr: SocketAddr, connections: usize, threads: usize, secs: u64, gzip: bo
         command.arg("-H").arg("Accept-Encoding: gzip");
     }
     command.arg(format!("http://{addr}/metrics"));
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run wrk ({e}): install it with `apt-get install -y wrk`"));
-    assert!(output.status.success(), "wrk failed: {}", String::from_utf8_lossy(&output.stderr));
+    let output = command.output().unwrap_or_else(|e| {
+        panic!("cannot run wrk ({e}): install it with `apt-get install -y wrk`")
+    });
+    assert!(
+        output.status.success(),
+        "wrk failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     let line = stdout
         .lines()
@@ -417,7 +440,22 @@ fn thread_cpu_us() -> u64 {
     ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1_000
 }
 
-fn stall(args: &Args, neighbour: Neighbour) -> ([u64; 3], [u64; 3], u64) {
+std::thread_local! {
+    /// When the task being polled on this thread began, wall and CPU.
+    static POLL_START: std::cell::Cell<Option<(Instant, u64)>> = const { std::cell::Cell::new(None) };
+}
+
+/// What [`stall`] measured: p99, p99.9 and max, in µs.
+struct Stall {
+    stretch_wall: [u64; 3],
+    stretch_cpu: [u64; 3],
+    poll_wall: Option<[u64; 3]>,
+    poll_cpu: Option<[u64; 3]>,
+    polls: usize,
+    scrapes: u64,
+}
+
+fn stall(args: &Args, neighbour: Neighbour) -> Stall {
     let listener = std_listener();
     let addr = listener.local_addr().unwrap();
     let stop = Arc::new(AtomicBool::new(false));
@@ -425,18 +463,43 @@ fn stall(args: &Args, neighbour: Neighbour) -> ([u64; 3], [u64; 3], u64) {
         let (registry, _) = corral_registry(args.stall_families);
         MetricsServer::new(registry).expect("self-metrics")
     });
-    let peer = (neighbour == Neighbour::PrometheusClient).then(|| prometheus_client_app(args.stall_families));
+    let peer = (neighbour == Neighbour::PrometheusClient)
+        .then(|| prometheus_client_app(args.stall_families));
     // Busy stretches of the runtime's one worker, from each unpark to the next park: wall
     // time, and the worker thread's own CPU time.
     let stretches: Arc<Mutex<Stretches>> = Arc::new(Mutex::new(Stretches::default()));
     let (on_unpark, on_park) = (Arc::clone(&stretches), Arc::clone(&stretches));
     let measuring = Arc::new(AtomicBool::new(false));
     let measuring_park = Arc::clone(&measuring);
+    // Every task poll on that worker (only with `--cfg tokio_unstable`, whose task hooks
+    // see each poll): the longest one is the longest the worker was held.
+    let polls: Arc<Mutex<Stretches>> = Arc::new(Mutex::new(Stretches::default()));
+    #[cfg(tokio_unstable)]
+    let (polls_after, measuring_polls) = (Arc::clone(&polls), Arc::clone(&measuring));
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
     {
         let stop = Arc::clone(&stop);
         std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
+            let mut builder = tokio::runtime::Builder::new_current_thread();
+            #[cfg(tokio_unstable)]
+            {
+                let polls = Arc::clone(&polls_after);
+                let measuring = Arc::clone(&measuring_polls);
+                builder
+                    .on_before_task_poll(|_| {
+                        POLL_START.set(Some((Instant::now(), thread_cpu_us())));
+                    })
+                    .on_after_task_poll(move |_| {
+                        if let Some((wall, cpu)) = POLL_START.take()
+                            && measuring.load(Ordering::Relaxed)
+                        {
+                            let mut p = polls.lock().unwrap();
+                            p.wall.push(wall.elapsed().as_micros() as u64);
+                            p.cpu.push(thread_cpu_us().saturating_sub(cpu));
+                        }
+                    });
+            }
+            let runtime = builder
                 .enable_all()
                 .on_thread_unpark(move || {
                     on_unpark.lock().unwrap().since = Some((Instant::now(), thread_cpu_us()));
@@ -466,7 +529,9 @@ fn stall(args: &Args, neighbour: Neighbour) -> ([u64; 3], [u64; 3], u64) {
                     }))
                 } else if let Some(app) = peer {
                     Some(tokio::spawn(async move {
-                        let _ = axum::serve(listener, app).with_graceful_shutdown(stopped).await;
+                        let _ = axum::serve(listener, app)
+                            .with_graceful_shutdown(stopped)
+                            .await;
                     }))
                 } else {
                     drop(listener);
@@ -495,12 +560,23 @@ fn stall(args: &Args, neighbour: Neighbour) -> ([u64; 3], [u64; 3], u64) {
     stop.store(true, Ordering::Relaxed);
     done_rx.recv().unwrap();
     let mut s = stretches.lock().unwrap();
+    let mut p = polls.lock().unwrap();
     let summary = |busy: &mut Vec<u64>| {
+        if busy.is_empty() {
+            return None;
+        }
         busy.sort_unstable();
         let at = |q: f64| busy[((busy.len() - 1) as f64 * q) as usize];
-        [at(0.99), at(0.999), *busy.last().unwrap()]
+        Some([at(0.99), at(0.999), *busy.last().unwrap()])
     };
-    (summary(&mut s.wall), summary(&mut s.cpu), scrapes)
+    Stall {
+        stretch_wall: summary(&mut s.wall).expect("the worker parked"),
+        stretch_cpu: summary(&mut s.cpu).expect("the worker parked"),
+        poll_wall: summary(&mut p.wall),
+        poll_cpu: summary(&mut p.cpu),
+        polls: p.wall.len(),
+        scrapes,
+    }
 }
 
 fn main() {
@@ -520,14 +596,23 @@ fn main() {
         .expect("corral server");
     let servers: Vec<(&str, SocketAddr)> = vec![
         ("corral", corral.local_addr()),
-        ("metrics-exporter-prometheus", start_metrics_exporter(args.families)),
+        (
+            "metrics-exporter-prometheus",
+            start_metrics_exporter(args.families),
+        ),
         ("prometheus (axum)", start_prometheus_tikv(args.families)),
-        ("prometheus-client (axum)", start_prometheus_client(args.families)),
+        (
+            "prometheus-client (axum)",
+            start_prometheus_client(args.families),
+        ),
     ];
     std::thread::sleep(Duration::from_millis(300));
     for (name, addr) in &servers {
         let n = bench_samples(*addr);
-        assert_eq!(n, expected, "{name} serves {n} bench series, not {expected}");
+        assert_eq!(
+            n, expected,
+            "{name} serves {n} bench series, not {expected}"
+        );
     }
 
     println!();
@@ -539,7 +624,13 @@ fn main() {
     let mut corral_rps = [0.0f64; 2];
     for (name, addr) in &servers {
         for (i, gzip) in [false, true].into_iter().enumerate() {
-            let r = wrk(*addr, args.connections, args.wrk_threads, args.duration, gzip);
+            let r = wrk(
+                *addr,
+                args.connections,
+                args.wrk_threads,
+                args.duration,
+                gzip,
+            );
             let rps = r.requests as f64 / (r.duration_us as f64 / 1e6);
             if *name == "corral" {
                 corral_rps[i] = rps;
@@ -568,9 +659,11 @@ fn main() {
 
     let alone = record_rate(&corral_families, args.record_secs);
     let corral_addr = corral.local_addr();
-    let (record_secs, connections, threads) = (args.record_secs, args.connections, args.wrk_threads);
+    let (record_secs, connections, threads) =
+        (args.record_secs, args.connections, args.wrk_threads);
     // The load starts first and ends after the recording window.
-    let loader = std::thread::spawn(move || wrk(corral_addr, connections, threads, record_secs + 2, false));
+    let loader =
+        std::thread::spawn(move || wrk(corral_addr, connections, threads, record_secs + 2, false));
     std::thread::sleep(Duration::from_millis(500));
     let loaded = record_rate(&corral_families, record_secs);
     let load_result = loader.join().unwrap();
@@ -587,24 +680,32 @@ fn main() {
         "busy stretches of the server's single-threaded runtime worker, {} series, one scraper:",
         args.stall_families * 100
     );
-    println!("| on the runtime | scrapes | wall p99 ms | wall p99.9 ms | wall max ms | CPU p99 ms | CPU p99.9 ms | CPU max ms |");
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!(
+        "| on the runtime | scrapes | stretch wall p99 / p99.9 / max ms | stretch CPU p99 / p99.9 / max ms | task polls | poll wall p99 / p99.9 / max ms | poll CPU p99 / p99.9 / max ms |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let three = |v: Option<[u64; 3]>| match v {
+        Some([a, b, c]) => format!("{:.3} / {:.3} / {:.3}", ms(a), ms(b), ms(c)),
+        None => "— (needs --cfg tokio_unstable)".to_string(),
+    };
     for (name, neighbour) in [
         ("the ticker alone", Neighbour::Idle),
         ("corral", Neighbour::Corral),
-        ("prometheus-client (axum, renders on the worker)", Neighbour::PrometheusClient),
+        (
+            "prometheus-client (axum, renders on the worker)",
+            Neighbour::PrometheusClient,
+        ),
     ] {
-        let (wall, cpu, scrapes) = stall(&args, neighbour);
+        let r = stall(&args, neighbour);
         println!(
-            "| {name} | {scrapes} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |",
-            ms(wall[0]),
-            ms(wall[1]),
-            ms(wall[2]),
-            ms(cpu[0]),
-            ms(cpu[1]),
-            ms(cpu[2])
+            "| {name} | {} | {} | {} | {} | {} | {} |",
+            r.scrapes,
+            three(Some(r.stretch_wall)),
+            three(Some(r.stretch_cpu)),
+            r.polls,
+            three(r.poll_wall),
+            three(r.poll_cpu)
         );
     }
     drop(corral);
 }
-

@@ -95,9 +95,7 @@ use axum::routing::get;
 use base64::Engine as _;
 use bytes::Bytes;
 use corral_core::encode::Format;
-use corral_core::{
-    Counter, Desc, DynamicFamily, Histogram, IntGauge, RegisterError, Registry,
-};
+use corral_core::{Counter, Desc, DynamicFamily, Histogram, IntGauge, RegisterError, Registry};
 use corral_std::config::EndpointConfig;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -620,7 +618,9 @@ impl MetricsServer {
                 address: self.address.clone(),
                 source,
             })?;
-        std_listener.set_nonblocking(true).map_err(ServerError::Start)?;
+        std_listener
+            .set_nonblocking(true)
+            .map_err(ServerError::Start)?;
         let local_addr = std_listener.local_addr().map_err(ServerError::Start)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

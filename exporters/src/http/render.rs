@@ -4,9 +4,9 @@
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use corral_core::Registry;
 use corral_core::encode::{EncodeError, Format, Renderer, Source};
 use corral_core::visit::{Cursor, FamilyInfo, SeriesLabels, Value, Visit, Visitor};
-use corral_core::Registry;
 use corral_std::encode::VecSink;
 use flate2::{Compress, Compression, Crc, FlushCompress, Status};
 
@@ -160,7 +160,8 @@ impl Buffers {
                 {
                     let compressor = match &mut self.zstd {
                         Some(c) => c,
-                        slot => slot.insert(zstd::bulk::Compressor::new(1).map_err(FillError::Compress)?),
+                        slot => slot
+                            .insert(zstd::bulk::Compressor::new(1).map_err(FillError::Compress)?),
                     };
                     self.coded
                         .reserve(zstd::zstd_safe::compress_bound(self.body.len()));
@@ -292,7 +293,11 @@ impl AsRef<[u8]> for Pooled {
 impl Drop for Pooled {
     fn drop(&mut self) {
         if let Some(buffers) = self.buffers.take() {
-            let mut free = self.pool.free.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut free = self
+                .pool
+                .free
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             if free.len() < self.pool.keep {
                 free.push(buffers);
             }

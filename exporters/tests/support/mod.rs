@@ -55,8 +55,9 @@ pub fn send_raw(addr: SocketAddr, raw: &[u8]) -> std::io::Result<Response> {
     stream.write_all(raw)?;
     let mut bytes = Vec::new();
     stream.read_to_end(&mut bytes)?;
-    parse(&bytes, raw.starts_with(b"HEAD "))
-        .ok_or_else(|| std::io::Error::other(format!("not an HTTP response: {} bytes", bytes.len())))
+    parse(&bytes, raw.starts_with(b"HEAD ")).ok_or_else(|| {
+        std::io::Error::other(format!("not an HTTP response: {} bytes", bytes.len()))
+    })
 }
 
 fn parse(bytes: &[u8], head: bool) -> Option<Response> {
