@@ -824,7 +824,7 @@ async fn metrics(
     shared.metrics.bytes.inc_by(length as u64);
     shared.metrics.count(StatusCode::OK);
 
-    let mut response = Response::new(Body::new(Chunked(Bytes::from_owner(pooled))));
+    let mut response = Response::new(Body::new(Chunked::new(Bytes::from_owner(pooled))));
     let out = response.headers_mut();
     out.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     out.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
@@ -835,13 +835,29 @@ async fn metrics(
     response
 }
 
-/// The body in frames of [`FRAME`] bytes, sliced from the one pooled buffer without copying:
-/// hyper then writes a large body to the socket a frame at a time, yielding between
-/// rounds, instead of holding the worker for one multi-megabyte write.
-struct Chunked(Bytes);
+/// The body in frames of [`FRAME`] bytes, sliced from the one pooled buffer without copying,
+/// that yields to the runtime after every [`SLICE`] bytes. hyper keeps pulling frames and
+/// writing them for as long as the socket accepts them, so without the yield one task poll
+/// could write a whole multi-megabyte body (on loopback, several milliseconds of kernel
+/// time); with it, a poll writes at most about two slices.
+struct Chunked {
+    rest: Bytes,
+    since_yield: usize,
+}
 
 /// Bytes per body frame.
-const FRAME: usize = 64 << 10;
+const FRAME: usize = 32 << 10;
+/// Bytes written between yields.
+const SLICE: usize = 128 << 10;
+
+impl Chunked {
+    fn new(body: Bytes) -> Self {
+        Self {
+            rest: body,
+            since_yield: 0,
+        }
+    }
+}
 
 impl http_body::Body for Chunked {
     type Data = Bytes;
@@ -849,22 +865,28 @@ impl http_body::Body for Chunked {
 
     fn poll_frame(
         mut self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
+        cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
-        if self.0.is_empty() {
+        if self.rest.is_empty() {
             return std::task::Poll::Ready(None);
         }
-        let n = FRAME.min(self.0.len());
-        let frame = self.0.split_to(n);
+        if self.since_yield >= SLICE {
+            self.since_yield = 0;
+            cx.waker().wake_by_ref();
+            return std::task::Poll::Pending;
+        }
+        let n = FRAME.min(self.rest.len());
+        self.since_yield += n;
+        let frame = self.rest.split_to(n);
         std::task::Poll::Ready(Some(Ok(http_body::Frame::data(frame))))
     }
 
     fn is_end_stream(&self) -> bool {
-        self.0.is_empty()
+        self.rest.is_empty()
     }
 
     fn size_hint(&self) -> http_body::SizeHint {
-        http_body::SizeHint::with_exact(self.0.len() as u64)
+        http_body::SizeHint::with_exact(self.rest.len() as u64)
     }
 }
 
