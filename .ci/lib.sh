@@ -11,10 +11,12 @@ step() {
 
 # Installs the external tools tests use, where missing. Each install is loud on failure.
 ensure_tools() {
-    # promtool (Debian's `prometheus` package) for `core/tests/promtool.rs`. Installing the
-    # package does not start the server here, and no test starts it.
-    if ! command -v promtool >/dev/null 2>&1; then
-        echo "ensure_tools: installing promtool (apt-get install prometheus)"
+    # Debian's `prometheus` package: `promtool` for `core/tests/promtool.rs`, and the server
+    # binary `/usr/bin/prometheus` that `exporters/tests/http_prometheus.rs` starts as a plain
+    # process on a loopback port (installing the package does not start the system service
+    # here, and no test uses that service).
+    if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+        echo "ensure_tools: installing promtool and prometheus (apt-get install prometheus)"
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus
     fi

@@ -261,18 +261,24 @@ fn label_count_value_length_and_series_limits() {
             max: 3
         }
     );
-    // ...a dynamic table may round it up to the smallest power of two that admits it at
-    // three-quarter load (4 slots admit 3), and holds at most the limit.
+    // ...a dynamic table may be up to twice the smallest one that admits it at
+    // three-quarter load (always up to 32 slots), and holds at most the limit.
     let table = leak(DynamicFamily::<Counter, 1, 4>::new(["k"]));
     r.register(Desc::new("table_total", "h"), table).unwrap();
-    let too_big = leak(DynamicFamily::<Counter, 1, 8>::new(["k"]));
+    let too_big = leak(DynamicFamily::<Counter, 1, 64>::new(["k"]));
     assert_eq!(
         reason_of(r, Desc::new("big_total", "h"), too_big),
         Reason::TooManySeries {
-            capacity: 6,
+            capacity: 48,
             max: 3
         }
     );
+    let roomy = leak(DynamicFamily::<Counter, 1, 32>::new(["k"]));
+    r.register(Desc::new("roomy_total", "h"), roomy).unwrap();
+    for key in ["a", "b", "c", "d"] {
+        roomy.with_labels([key]).inc();
+    }
+    assert_eq!(roomy.len(), 3, "held to the limit");
     for key in ["a", "b", "c", "d"] {
         table.with_labels([key]).inc();
     }

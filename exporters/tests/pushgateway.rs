@@ -185,7 +185,7 @@ fn push_push_add_grouping_delete_and_errors_against_a_real_gateway() {
 
     // PUT replaces the whole group: the first registry's families are gone. Async, from
     // inside a runtime, and the blocking call made from within that runtime too.
-    let runtime = push_tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();

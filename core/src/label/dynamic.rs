@@ -90,6 +90,10 @@ pub const fn admitted_series(slots: usize) -> usize {
     slots - slots / 4
 }
 
+/// How much larger than needed a dynamic table may be for a registry's
+/// `max_series_per_metric` (see `Collect::check`).
+const MAX_SLOTS_PER_LIMIT: usize = 2;
+
 /// The smallest table (a power of two) that admits `series` series.
 pub(crate) const fn slots_for(series: usize) -> usize {
     let mut slots = 1usize;
@@ -732,10 +736,11 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
 
     fn check(&self, config: &RegistryConfig) -> Result<(), Reason> {
         M::check_config(&self.config).map_err(Reason::InvalidBuckets)?;
-        // A table may round the series limit up to a power of two at its load bound, no
-        // further: twice that would only hold empty slots.
+        // A table may be up to twice the smallest one that admits the series limit (and
+        // always up to 32 slots), so that a few table sizes cover any limit; larger ones
+        // would only hold empty slots.
         let max = config.max_series_per_metric;
-        if SERIES > slots_for(max) {
+        if SERIES > MAX_SLOTS_PER_LIMIT * slots_for(max).max(16) {
             return Err(Reason::TooManySeries {
                 capacity: admitted_series(SERIES),
                 max,

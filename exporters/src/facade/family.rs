@@ -168,23 +168,28 @@ impl<M: Cell, const LABELS: usize, const SERIES: usize> Series<M::Out>
     }
 }
 
-/// Table sizes a facade family can have; a configured capacity is rounded up to one.
+/// Table sizes a facade family can have: 32, 128, 512, 2,048 or 8,192 slots, admitting
+/// three quarters of that (24, 96, 384, 1,536 or 6,144 series, see
+/// [`corral_core::admitted_series`]); a configured capacity is rounded up to one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Tier {
-    S16,
+    S32,
     S128,
-    S1024,
-    S4096,
+    S512,
+    S2048,
+    S8192,
 }
 
 impl Tier {
-    /// The smallest tier that holds `series` (the largest one for anything bigger).
+    /// The smallest tier that admits `series` (the largest one for anything bigger).
     pub(crate) fn for_series(series: usize) -> Tier {
+        use corral_core::admitted_series as admits;
         match series {
-            0..=16 => Tier::S16,
-            17..=128 => Tier::S128,
-            129..=1024 => Tier::S1024,
-            _ => Tier::S4096,
+            n if n <= admits(32) => Tier::S32,
+            n if n <= admits(128) => Tier::S128,
+            n if n <= admits(512) => Tier::S512,
+            n if n <= admits(2048) => Tier::S2048,
+            _ => Tier::S8192,
         }
     }
 }
@@ -226,10 +231,11 @@ macro_rules! by_labels {
             // lands in its overflow series like any other mismatch.
             0 => Some(define::<M, FAMILIES, 0, 1> as Define<M, FAMILIES>),
             $($l => Some(match $tier {
-                Tier::S16 => define::<M, FAMILIES, $l, 16> as Define<M, FAMILIES>,
+                Tier::S32 => define::<M, FAMILIES, $l, 32> as Define<M, FAMILIES>,
                 Tier::S128 => define::<M, FAMILIES, $l, 128>,
-                Tier::S1024 => define::<M, FAMILIES, $l, 1024>,
-                Tier::S4096 => define::<M, FAMILIES, $l, 4096>,
+                Tier::S512 => define::<M, FAMILIES, $l, 512>,
+                Tier::S2048 => define::<M, FAMILIES, $l, 2048>,
+                Tier::S8192 => define::<M, FAMILIES, $l, 8192>,
             }),)*
             _ => None,
         }

@@ -45,7 +45,8 @@
 //!   `requests_total`), as Corral and OpenMetrics name counters.
 //! - Each family's table is sized for the configured number of series
 //!   ([`Builder::max_series`], [`Builder::max_series_for`]; the default is the registry's
-//!   `max_series_per_metric`), rounded up to 16, 128, 1,024 or 4,096 slots; it holds that
+//!   `max_series_per_metric`), rounded up to what a table of 32, 128, 512, 2,048 or 8,192
+//!   slots admits (three quarters of it: 24, 96, 384, 1,536 or 6,144 series); it holds that
 //!   many series, and never more than the registry's `max_series_per_metric`. Past that, and past the registry's series budget, values go to the
 //!   family's overflow series (`otel_metric_overflow="true"`), counted in
 //!   `metrics_registry_series_overflow_total`: totals stay exact.

@@ -48,18 +48,18 @@ use core::fmt;
 use std::future::Future;
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+use bytes::Bytes;
 use corral_core::encode::{EncodeError, PROMETHEUS_CONTENT_TYPE, PrometheusText, Source};
 use corral_core::{Cursor, FamilyInfo, SeriesLabels, Value, Visit, Visitor, is_valid_label_name};
 use corral_std::encode::VecSink;
-use push_base64::Engine as _;
-use push_base64::engine::general_purpose::{STANDARD, URL_SAFE};
-use push_body::{BodyExt as _, Full};
-use push_bytes::Bytes;
-use push_hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
-use push_hyper::{Method, Request, Uri};
-use push_hyper_util::client::legacy::Client;
-use push_hyper_util::client::legacy::connect::HttpConnector;
-use push_hyper_util::rt::TokioExecutor;
+use http_body_util::{BodyExt as _, Full};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use hyper::{Method, Request, Uri};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use tracing_events as log;
 
 /// The timeout of a request unless [`Pushgateway::with_timeout`] sets another.
@@ -466,7 +466,7 @@ impl Pushgateway {
                 .to_bytes();
             Ok::<_, PushError>((status, body))
         };
-        let (status, body) = push_tokio::time::timeout(self.timeout, exchange)
+        let (status, body) = tokio::time::timeout(self.timeout, exchange)
             .await
             .map_err(|_| PushError::Timeout {
                 url: url.clone(),
@@ -567,13 +567,13 @@ where
     F: Future<Output = Result<(), PushError>> + Send,
 {
     let run = move || {
-        push_tokio::runtime::Builder::new_current_thread()
+        tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(PushError::Runtime)?
             .block_on(future)
     };
-    if push_tokio::runtime::Handle::try_current().is_err() {
+    if tokio::runtime::Handle::try_current().is_err() {
         return run();
     }
     std::thread::scope(|scope| {
