@@ -2,3 +2,6 @@
 #![forbid(unsafe_code)]
 
 pub use corral_std as std_adapter;
+
+#[cfg(feature = "tracing")]
+pub mod trace;
