@@ -16,6 +16,8 @@ static LATENCY: HistogramWithExemplars<14> = HistogramWithExemplars::new(buckets
 
 #[test]
 fn tracing_spans_are_exported_and_give_exemplars() {
+    // Every sampled trace stores its exemplars (the span's trace id is random).
+    corral_exporters::trace::exemplar::set_span_exemplar_one_in(1);
     let rotel = Rotel::start();
     let config = ObservabilityConfig::from_yaml_str_with("", |_| None).unwrap();
     let env = [

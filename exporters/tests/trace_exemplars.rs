@@ -72,6 +72,8 @@ fn prometheus_returns_the_trace_id_of_a_span_rotel_received() {
         )
         .unwrap();
 
+    // Every sampled trace stores its exemplars (the span's trace id is random).
+    corral_exporters::trace::exemplar::set_span_exemplar_one_in(1);
     let rotel = Rotel::start();
     let config = ObservabilityConfig::from_yaml_str_with("", |_| None).unwrap();
     let env = [

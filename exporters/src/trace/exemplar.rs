@@ -20,25 +20,46 @@
 //!     TraceState::default(),
 //! );
 //! let _current = Context::new().with_remote_span_context(span).attach();
+//! // This trace id ends in 6: not one of the 1-in-16 exemplar traces by default.
+//! assert_eq!(LATENCY.observe_with_span_exemplar(12.0), SpanExemplar::NotSelected);
+//! corral_exporters::trace::exemplar::set_span_exemplar_one_in(1); // every sampled trace
 //! assert_eq!(LATENCY.observe_with_span_exemplar(12.0), SpanExemplar::Stored);
 //! assert_eq!(EVENTS.inc_with_span_exemplar(), SpanExemplar::Stored);
-//! assert_eq!(LATENCY.count(), 2);
+//! assert_eq!(LATENCY.count(), 3);
 //! ```
 //!
 //! The exemplar's labels are `trace_id` (32 lower-case hex digits) and `span_id` (16),
 //! of the current OpenTelemetry context's span, taken only when that span is sampled. A
 //! span entered through the `tracing` bridge is the current context too.
 //!
-//! Which exemplar a bucket keeps: every observation (or increment) made while a sampled
-//! span is current replaces the exemplar of the bucket it lands in; the bucket keeps the
-//! last one. This is the "last seen measurement per bucket" rule the OpenTelemetry SDK
-//! specification allows for its aligned-histogram exemplar reservoir. Observations made
-//! while no sampled span is current leave the bucket's exemplar as it is. When two
-//! threads store into one bucket at the same instant, one of them keeps it and the other
-//! reports [`SpanExemplar::Dropped`] with [`ExemplarError::Busy`].
+//! ## Which observations store their exemplar
+//!
+//! A bucket keeps one exemplar, as the OpenTelemetry exemplar reservoirs keep one per
+//! histogram bucket, so storing every observation's ids would mostly overwrite ids no
+//! scrape ever sees, and a store costs far more than the observation. The rule: an
+//! observation (or increment) stores its span's ids when the span is sampled **and its
+//! trace is an exemplar trace**: the lowest bits of the trace id, taken modulo
+//! [`span_exemplar_one_in`] (16 by default, a power of two), are zero. The observation
+//! then replaces the exemplar of the bucket it lands in (the last stored one wins, the
+//! "last seen measurement per bucket" rule the OpenTelemetry SDK specification allows for
+//! its aligned-histogram reservoir).
+//!
+//! Trace ids are random, so this is a one-in-16 sample of the sampled traces, and a
+//! consistent one: a trace that is chosen gives exemplars to every metric it records into,
+//! on every thread and in every service, and one that is not gives none. (The SDK's
+//! `trace_id_ratio` sampler decides on the high bits of the id's lower half, so the two
+//! choices are independent.) The price: a bucket that sees fewer than about 16 sampled
+//! observations between scrapes often has no fresh exemplar. [`set_span_exemplar_one_in`]
+//! changes the fraction for the process; 1 stores every sampled observation.
+//!
+//! Observations made while no sampled span is current leave the bucket's exemplar as it
+//! is. When two threads store into one bucket at the same instant, one of them keeps it and
+//! the other reports [`SpanExemplar::Dropped`] with [`ExemplarError::Busy`].
 //!
 //! Nothing on these paths allocates: the ids are read by reference from the current
 //! context and written as hex into stack buffers.
+
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use corral_core::{
     CounterWithExemplar, Exemplar, ExemplarError, HistogramExemplarRef, HistogramWithExemplars,
@@ -54,8 +75,52 @@ pub enum SpanExemplar {
     Stored,
     /// No span is current, or it is not sampled: no exemplar was taken.
     NoSampledSpan,
+    /// A sampled span is current, but its trace is not an exemplar trace (see the module
+    /// notes): no exemplar was taken.
+    NotSelected,
     /// The exemplar was not stored, for this reason.
     Dropped(ExemplarError),
+}
+
+/// `one in N` minus one: the mask of the trace id's low bits that must be zero.
+static EXEMPLAR_MASK: AtomicU32 = AtomicU32::new(15);
+
+/// Sets the fraction of sampled traces whose observations store exemplars to one in `n`,
+/// for the whole process. `n` is rounded up to a power of two (at most 2^31); 0 and 1 mean
+/// every sampled trace.
+pub fn set_span_exemplar_one_in(n: u32) {
+    let n = n.clamp(1, 1 << 31).next_power_of_two();
+    EXEMPLAR_MASK.store(n - 1, Ordering::Relaxed);
+}
+
+/// One in how many sampled traces store exemplars (16 unless changed).
+pub fn span_exemplar_one_in() -> u32 {
+    EXEMPLAR_MASK.load(Ordering::Relaxed) + 1
+}
+
+/// What the current context offers an exemplar.
+enum Current {
+    None,
+    NotSelected,
+    Selected(SpanIds),
+}
+
+#[inline]
+fn current() -> Current {
+    let mask = EXEMPLAR_MASK.load(Ordering::Relaxed);
+    Context::map_current(|cx| {
+        let span = cx.span();
+        let sc = span.span_context();
+        if !sc.is_sampled() || !sc.is_valid() {
+            return Current::None;
+        }
+        let trace = sc.trace_id().to_bytes();
+        let low = u32::from_be_bytes([trace[12], trace[13], trace[14], trace[15]]);
+        if low & mask != 0 {
+            return Current::NotSelected;
+        }
+        Current::Selected(SpanIds::new(trace, sc.span_id().to_bytes()))
+    })
 }
 
 /// The ids of a sampled span as hex text, on the stack.
@@ -118,6 +183,13 @@ fn hex(bytes: &[u8], out: &mut [u8]) {
     }
 }
 
+fn skipped(current: Current) -> SpanExemplar {
+    match current {
+        Current::NotSelected => SpanExemplar::NotSelected,
+        _ => SpanExemplar::NoSampledSpan,
+    }
+}
+
 fn outcome(result: Result<(), ExemplarError>) -> SpanExemplar {
     match result {
         Ok(()) => SpanExemplar::Stored,
@@ -127,19 +199,21 @@ fn outcome(result: Result<(), ExemplarError>) -> SpanExemplar {
 
 /// Histogram observations that take their exemplar from the current span.
 pub trait SpanExemplarHistogram {
-    /// Records `value`; while a sampled span is current, its ids become the exemplar of
-    /// the bucket `value` lands in.
+    /// Records `value`; while a sampled span of an exemplar trace is current (see the
+    /// module notes), its ids become the exemplar of the bucket `value` lands in.
     fn observe_with_span_exemplar(&self, value: f64) -> SpanExemplar;
 }
 
 impl<const BUCKETS: usize> SpanExemplarHistogram for HistogramWithExemplars<BUCKETS> {
     #[inline]
     fn observe_with_span_exemplar(&self, value: f64) -> SpanExemplar {
-        match SpanIds::current() {
-            Some(ids) => ids.with_exemplar(|e| outcome(self.observe_with_exemplar(value, e))),
-            None => {
+        match current() {
+            Current::Selected(ids) => {
+                ids.with_exemplar(|e| outcome(self.observe_with_exemplar(value, e)))
+            }
+            other => {
                 self.observe(value);
-                SpanExemplar::NoSampledSpan
+                skipped(other)
             }
         }
     }
@@ -148,11 +222,13 @@ impl<const BUCKETS: usize> SpanExemplarHistogram for HistogramWithExemplars<BUCK
 impl<const BUCKETS: usize> SpanExemplarHistogram for HistogramExemplarRef<'_, BUCKETS> {
     #[inline]
     fn observe_with_span_exemplar(&self, value: f64) -> SpanExemplar {
-        match SpanIds::current() {
-            Some(ids) => ids.with_exemplar(|e| outcome(self.observe_with_exemplar(value, e))),
-            None => {
+        match current() {
+            Current::Selected(ids) => {
+                ids.with_exemplar(|e| outcome(self.observe_with_exemplar(value, e)))
+            }
+            other => {
                 self.observe(value);
-                SpanExemplar::NoSampledSpan
+                skipped(other)
             }
         }
     }
@@ -160,24 +236,27 @@ impl<const BUCKETS: usize> SpanExemplarHistogram for HistogramExemplarRef<'_, BU
 
 /// Counter increments that take their exemplar from the current span.
 pub trait SpanExemplarCounter {
-    /// Adds one; while a sampled span is current, its ids become the counter's exemplar.
+    /// Adds one; while a sampled span of an exemplar trace is current, its ids become the
+    /// counter's exemplar.
     fn inc_with_span_exemplar(&self) -> SpanExemplar {
         self.inc_by_with_span_exemplar(1)
     }
 
-    /// Adds `delta`; while a sampled span is current, its ids become the counter's
-    /// exemplar (with `delta` as its value).
+    /// Adds `delta`; while a sampled span of an exemplar trace is current, its ids become
+    /// the counter's exemplar (with `delta` as its value).
     fn inc_by_with_span_exemplar(&self, delta: u64) -> SpanExemplar;
 }
 
 impl SpanExemplarCounter for CounterWithExemplar {
     #[inline]
     fn inc_by_with_span_exemplar(&self, delta: u64) -> SpanExemplar {
-        match SpanIds::current() {
-            Some(ids) => ids.with_exemplar(|e| outcome(self.inc_by_with_exemplar(delta, e))),
-            None => {
+        match current() {
+            Current::Selected(ids) => {
+                ids.with_exemplar(|e| outcome(self.inc_by_with_exemplar(delta, e)))
+            }
+            other => {
                 self.inc_by(delta);
-                SpanExemplar::NoSampledSpan
+                skipped(other)
             }
         }
     }
@@ -233,21 +312,53 @@ mod tests {
             );
             assert_eq!(EVENTS.inc_with_span_exemplar(), SpanExemplar::NoSampledSpan);
         }
-        let text = render(&registry);
+        let text = render(registry);
         assert!(!text.contains("trace_id"), "{text}");
 
+        // The only test of this binary that changes the process-wide fraction.
+        assert_eq!(span_exemplar_one_in(), 16);
+        {
+            // Trace id ending in 0x…c: not one of the 1-in-16 exemplar traces.
+            let _sampled = cx(TraceFlags::SAMPLED).attach();
+            assert_eq!(
+                LATENCY.observe_with_span_exemplar(7.0),
+                SpanExemplar::NotSelected
+            );
+            // Ending in 0x…0: it is.
+            let chosen = Context::new().with_remote_span_context(SpanContext::new(
+                TraceId::from_hex("0af7651916cd43dd8448eb211c803190").unwrap(),
+                SpanId::from_hex("b7ad6b7169203331").unwrap(),
+                TraceFlags::SAMPLED,
+                true,
+                TraceState::default(),
+            ));
+            let _chosen = chosen.attach();
+            assert_eq!(
+                LATENCY.observe_with_span_exemplar(700.0),
+                SpanExemplar::Stored
+            );
+        }
+        let text = render(registry);
+        assert!(
+            text.contains("latency_ms_bucket{le=\"1000.0\"} 3 # {trace_id=\"0af7651916cd43dd8448eb211c803190\",span_id=\"b7ad6b7169203331\"} 700.0"),
+            "{text}"
+        );
+        assert!(!text.contains("80319c"), "{text}");
+
+        set_span_exemplar_one_in(1);
+        assert_eq!(span_exemplar_one_in(), 1);
         let _sampled = cx(TraceFlags::SAMPLED).attach();
         assert_eq!(
             LATENCY.observe_with_span_exemplar(7.0),
             SpanExemplar::Stored
         );
         assert_eq!(EVENTS.inc_by_with_span_exemplar(2), SpanExemplar::Stored);
-        assert_eq!(LATENCY.count(), 2);
+        assert_eq!(LATENCY.count(), 4);
         assert_eq!(EVENTS.get(), 3);
-        let text = render(&registry);
+        let text = render(registry);
         assert!(
             text.contains(
-                "latency_ms_bucket{le=\"10.0\"} 2 # {trace_id=\"0af7651916cd43dd8448eb211c80319c\",span_id=\"b7ad6b7169203331\"} 7.0"
+                "latency_ms_bucket{le=\"10.0\"} 3 # {trace_id=\"0af7651916cd43dd8448eb211c80319c\",span_id=\"b7ad6b7169203331\"} 7.0"
             ),
             "{text}"
         );
@@ -256,6 +367,23 @@ mod tests {
                 "events_total 3 # {trace_id=\"0af7651916cd43dd8448eb211c80319c\",span_id=\"b7ad6b7169203331\"} 2.0"
             ),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn one_in_rounds_to_a_power_of_two() {
+        // Computes the mask without touching the process-wide setting.
+        let mask = |n: u32| n.clamp(1, 1 << 31).next_power_of_two() - 1;
+        assert_eq!(
+            [
+                mask(0),
+                mask(1),
+                mask(3),
+                mask(16),
+                mask(17),
+                mask(u32::MAX)
+            ],
+            [0, 0, 3, 15, 31, (1 << 31) - 1]
         );
     }
 

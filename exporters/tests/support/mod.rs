@@ -243,10 +243,8 @@ pub fn parse_spans(out: &str) -> Vec<PrintedSpan> {
                     .to_owned();
                 if in_resource && k == "service.name" {
                     service = v;
-                } else if in_span {
-                    if let Some(span) = spans.last_mut() {
-                        span.attributes.push((k.to_owned(), v));
-                    }
+                } else if let Some(span) = spans.last_mut().filter(|_| in_span) {
+                    span.attributes.push((k.to_owned(), v));
                 }
             }
             continue;
