@@ -20,7 +20,7 @@
 //!     TraceState::default(),
 //! );
 //! let _current = Context::new().with_remote_span_context(span).attach();
-//! // This trace id ends in 6: not one of the 1-in-16 exemplar traces by default.
+//! // This trace id ends in 6: not one of the 1-in-32 exemplar traces by default.
 //! assert_eq!(LATENCY.observe_with_span_exemplar(12.0), SpanExemplar::NotSelected);
 //! corral_exporters::trace::exemplar::set_span_exemplar_one_in(1); // every sampled trace
 //! assert_eq!(LATENCY.observe_with_span_exemplar(12.0), SpanExemplar::Stored);
@@ -36,21 +36,22 @@
 //!
 //! A bucket keeps one exemplar, as the OpenTelemetry exemplar reservoirs keep one per
 //! histogram bucket, so storing every observation's ids would mostly overwrite ids no
-//! scrape ever sees, and a store costs far more than the observation. The rule: an
-//! observation (or increment) stores its span's ids when the span is sampled **and its
-//! trace is an exemplar trace**: the lowest bits of the trace id, taken modulo
-//! [`span_exemplar_one_in`] (16 by default, a power of two), are zero. The observation
-//! then replaces the exemplar of the bucket it lands in (the last stored one wins, the
-//! "last seen measurement per bucket" rule the OpenTelemetry SDK specification allows for
-//! its aligned-histogram reservoir).
+//! scrape ever sees, and a store costs far more than the observation (about 30 times a
+//! plain observe). The rule: an observation (or increment) stores its span's ids when the
+//! span is sampled **and its trace is an exemplar trace**: the lowest bits of the trace
+//! id, taken modulo [`span_exemplar_one_in`] ([`DEFAULT_ONE_IN`], 32, unless changed; a
+//! power of two), are zero. The observation then replaces the exemplar of the bucket it
+//! lands in (the last stored one wins, the "last seen measurement per bucket" rule the
+//! OpenTelemetry SDK specification allows for its aligned-histogram reservoir).
 //!
-//! Trace ids are random, so this is a one-in-16 sample of the sampled traces, and a
+//! Trace ids are random, so this is a one-in-32 sample of the sampled traces, and a
 //! consistent one: a trace that is chosen gives exemplars to every metric it records into,
-//! on every thread and in every service, and one that is not gives none. (The SDK's
-//! `trace_id_ratio` sampler decides on the high bits of the id's lower half, so the two
-//! choices are independent.) The price: a bucket that sees fewer than about 16 sampled
-//! observations between scrapes often has no fresh exemplar. [`set_span_exemplar_one_in`]
-//! changes the fraction for the process; 1 stores every sampled observation.
+//! on every thread and in every service using the same rule, and one that is not gives
+//! none. (The SDK's `trace_id_ratio` sampler compares the id's lower 63 bits as a number,
+//! which leaves their lowest bits uniform among the traces it samples.) The price: a
+//! bucket that sees fewer than about 32 sampled observations between scrapes often has no
+//! fresh exemplar. [`set_span_exemplar_one_in`] changes the fraction for the process: 1
+//! stores every sampled observation, for low-traffic services or tests.
 //!
 //! Observations made while no sampled span is current leave the bucket's exemplar as it
 //! is. When two threads store into one bucket at the same instant, one of them keeps it and
@@ -82,8 +83,11 @@ pub enum SpanExemplar {
     Dropped(ExemplarError),
 }
 
+/// The default of [`span_exemplar_one_in`].
+pub const DEFAULT_ONE_IN: u32 = 32;
+
 /// `one in N` minus one: the mask of the trace id's low bits that must be zero.
-static EXEMPLAR_MASK: AtomicU32 = AtomicU32::new(15);
+static EXEMPLAR_MASK: AtomicU32 = AtomicU32::new(DEFAULT_ONE_IN - 1);
 
 /// Sets the fraction of sampled traces whose observations store exemplars to one in `n`,
 /// for the whole process. `n` is rounded up to a power of two (at most 2^31); 0 and 1 mean
@@ -93,7 +97,7 @@ pub fn set_span_exemplar_one_in(n: u32) {
     EXEMPLAR_MASK.store(n - 1, Ordering::Relaxed);
 }
 
-/// One in how many sampled traces store exemplars (16 unless changed).
+/// One in how many sampled traces store exemplars ([`DEFAULT_ONE_IN`] unless changed).
 pub fn span_exemplar_one_in() -> u32 {
     EXEMPLAR_MASK.load(Ordering::Relaxed) + 1
 }
@@ -316,17 +320,17 @@ mod tests {
         assert!(!text.contains("trace_id"), "{text}");
 
         // The only test of this binary that changes the process-wide fraction.
-        assert_eq!(span_exemplar_one_in(), 16);
+        assert_eq!(span_exemplar_one_in(), 32);
         {
-            // Trace id ending in 0x…c: not one of the 1-in-16 exemplar traces.
+            // Trace id ending in 0x…9c: not one of the 1-in-32 exemplar traces.
             let _sampled = cx(TraceFlags::SAMPLED).attach();
             assert_eq!(
                 LATENCY.observe_with_span_exemplar(7.0),
                 SpanExemplar::NotSelected
             );
-            // Ending in 0x…0: it is.
+            // Ending in 0x…80 (five zero bits): it is.
             let chosen = Context::new().with_remote_span_context(SpanContext::new(
-                TraceId::from_hex("0af7651916cd43dd8448eb211c803190").unwrap(),
+                TraceId::from_hex("0af7651916cd43dd8448eb211c803180").unwrap(),
                 SpanId::from_hex("b7ad6b7169203331").unwrap(),
                 TraceFlags::SAMPLED,
                 true,
@@ -340,7 +344,7 @@ mod tests {
         }
         let text = render(registry);
         assert!(
-            text.contains("latency_ms_bucket{le=\"1000.0\"} 3 # {trace_id=\"0af7651916cd43dd8448eb211c803190\",span_id=\"b7ad6b7169203331\"} 700.0"),
+            text.contains("latency_ms_bucket{le=\"1000.0\"} 3 # {trace_id=\"0af7651916cd43dd8448eb211c803180\",span_id=\"b7ad6b7169203331\"} 700.0"),
             "{text}"
         );
         assert!(!text.contains("80319c"), "{text}");
