@@ -241,6 +241,21 @@ fn resource(settings: &TraceSettings) -> Resource {
         .build()
 }
 
+/// The headers as an `http::HeaderMap`: every name and value checked, so that a header
+/// that cannot be sent is an error here rather than silently left out by the exporter.
+fn header_map(headers: &[(String, String)]) -> Result<http::HeaderMap, TraceStartError> {
+    let mut map = http::HeaderMap::new();
+    for (k, v) in headers {
+        let name = http::HeaderName::from_bytes(k.to_ascii_lowercase().as_bytes())
+            .map_err(|_| TraceStartError::Header(format!("{k:?} is not a header name")))?;
+        let value = http::HeaderValue::from_str(v).map_err(|_| {
+            TraceStartError::Header(format!("the value of {k:?} cannot be sent in a header"))
+        })?;
+        map.append(name, value);
+    }
+    Ok(map)
+}
+
 fn build_exporter(
     settings: &TraceSettings,
 ) -> Result<opentelemetry_otlp::SpanExporter, TraceStartError> {
@@ -248,6 +263,7 @@ fn build_exporter(
         Compression::Gzip => Some(opentelemetry_otlp::Compression::Gzip),
         _ => None,
     };
+    let map = header_map(&settings.headers)?;
     let exporter = match settings.protocol {
         OtlpProtocol::HttpProtobuf => {
             // `with_headers` URL-decodes values; they are decoded already, so a literal
@@ -269,15 +285,6 @@ fn build_exporter(
             builder.build()
         }
         _ => {
-            let mut map = http::HeaderMap::new();
-            for (k, v) in &settings.headers {
-                let name = http::HeaderName::from_bytes(k.to_ascii_lowercase().as_bytes())
-                    .map_err(|_| TraceStartError::Header(format!("{k:?} is not a header name")))?;
-                let value = http::HeaderValue::from_str(v).map_err(|_| {
-                    TraceStartError::Header(format!("the value of {k:?} cannot be sent"))
-                })?;
-                map.append(name, value);
-            }
             let mut builder = opentelemetry_otlp::SpanExporter::builder()
                 .with_tonic()
                 .with_endpoint(settings.endpoint.clone())
@@ -334,6 +341,55 @@ impl<E: SpanExporter + 'static> SpanExporter for OnRuntime<E> {
         // Called while the provider is built, before any export holds a clone.
         if let Some(inner) = Arc::get_mut(&mut self.inner) {
             inner.set_resource(resource);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use corral_std::config::ObservabilityConfig;
+    use opentelemetry::trace::{Span as _, Tracer as _};
+
+    fn settings(env: &[(&str, &str)]) -> TraceSettings {
+        let config = ObservabilityConfig::from_yaml_str_with("", |_| None).unwrap();
+        TraceSettings::from_config(&config, |name| {
+            env.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn disabled_tracing_samples_nothing() {
+        let mut s = settings(&[("OTEL_TRACES_SAMPLER", "always_on")]);
+        s.enabled = false;
+        let tracing = Tracing::start(s).unwrap();
+        let span = tracing.tracer("t").start("nothing");
+        assert!(!span.span_context().is_sampled());
+        tracing.shutdown().unwrap();
+    }
+
+    #[test]
+    fn a_header_that_cannot_be_sent_is_an_error() {
+        for protocol in ["grpc", "http/protobuf"] {
+            let s = settings(&[("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)]);
+            let mut bad_value = s.clone();
+            // What `x-tenant=line%0Abreak` in OTEL_EXPORTER_OTLP_HEADERS decodes to.
+            bad_value.headers = vec![("x-tenant".into(), "line\nbreak".into())];
+            let err = Tracing::start(bad_value).unwrap_err().to_string();
+            assert_eq!(
+                err, "OTLP header: the value of \"x-tenant\" cannot be sent in a header",
+                "{protocol}"
+            );
+            let mut bad_name = s;
+            bad_name.headers = vec![("bad name".into(), "v".into())];
+            let err = Tracing::start(bad_name).unwrap_err().to_string();
+            assert_eq!(
+                err, "OTLP header: \"bad name\" is not a header name",
+                "{protocol}"
+            );
         }
     }
 }
