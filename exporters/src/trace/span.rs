@@ -88,14 +88,11 @@ impl SpanFactory {
             .span_builder(name)
             .with_kind(kind)
             .with_attributes(attributes);
-        let span = match parent {
-            Some(parent) => builder.start_with_context(&self.tracer, parent),
-            None => Context::map_current(|cx| builder.start_with_context(&self.tracer, cx)),
-        };
-        let cx = match parent {
-            Some(parent) => parent.with_span(span),
-            None => Context::current_with_span(span),
-        };
+        // A clone of the current context (a reference count), so that no borrow of the
+        // thread's context is held while the SDK starts the span.
+        let parent = parent.cloned().unwrap_or_else(Context::current);
+        let span = builder.start_with_context(&self.tracer, &parent);
+        let cx = parent.with_span(span);
         SpanGuard {
             cx,
             start: Instant::now(),

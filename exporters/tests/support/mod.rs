@@ -351,6 +351,21 @@ impl Prometheus {
         });
         let read = || log.lock().unwrap().clone();
         wait_for_port(port, &mut child, "prometheus", &read);
+        // The port opens before the storage is ready; until then the API answers 503.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match http_get(port, "/-/ready") {
+                Ok((status, _)) if status.contains(" 200") => break,
+                last => {
+                    assert!(
+                        Instant::now() < deadline,
+                        "prometheus not ready within 20 s ({last:?}):\n{}",
+                        read()
+                    );
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
         Self {
             child,
             _dir: dir,
