@@ -58,7 +58,7 @@ pub struct BatchSettings {
 ///
 /// Build it with [`TraceSettings::from_config`] from a loaded configuration and an
 /// environment lookup (the process environment through
-/// [`TraceSettings::from_config_and_process_env`]), or fill it in directly.
+/// [`TraceSettings::from_config_and_process_env`]); its fields can then be adjusted.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct TraceSettings {
