@@ -32,4 +32,9 @@ ensure_tools() {
         echo "ensure_tools: installing prometheus_client (pip install prometheus_client)"
         python3 -m pip install --quiet prometheus_client
     fi
+    # The rotel OTLP collector for `exporters/tests/trace_*.rs` (only pre-releases exist).
+    if ! python3 -c "import os, rotel, sys; sys.exit(not os.path.isfile(os.path.join(os.path.dirname(rotel.__file__), 'rotel-agent')))" >/dev/null 2>&1; then
+        echo "ensure_tools: installing rotel (pip install rotel==0.0.1a15)"
+        python3 -m pip install --quiet rotel==0.0.1a15
+    fi
 }

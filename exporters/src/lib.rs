@@ -17,3 +17,6 @@ pub mod facade;
 
 #[cfg(feature = "pushgateway")]
 pub mod push;
+
+#[cfg(feature = "tracing")]
+pub mod trace;

@@ -1,0 +1,418 @@
+//! Real peers for the tracing tests: the `rotel` OTLP collector and a Prometheus server,
+//! each a plain process on free loopback ports with its own temporary directory, killed
+//! when dropped (also on panic).
+
+#![allow(dead_code)] // each test file uses part of it
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A free loopback port (bound, read, released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free loopback port")
+}
+
+/// A fresh directory under the system temp dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "corral-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn wait_for_port(port: u16, child: &mut Child, what: &str, log: &dyn Fn() -> String) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "{what} exited ({status}) before listening on {port}:\n{}",
+                log()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{what} did not listen on {port} within 20 s:\n{}", log());
+}
+
+/// Collects a child's stdout lines in the background.
+fn collect(child: &mut Child) -> Arc<Mutex<String>> {
+    let out = Arc::new(Mutex::new(String::new()));
+    let stdout = child.stdout.take().expect("piped stdout");
+    let sink = Arc::clone(&out);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let mut text = sink.lock().unwrap();
+            text.push_str(&line);
+            text.push('\n');
+        }
+    });
+    out
+}
+
+/// The `rotel-agent` binary of the `rotel` Python package (or `$ROTEL_AGENT`).
+fn rotel_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("ROTEL_AGENT") {
+        return PathBuf::from(path);
+    }
+    let found = Command::new("python3")
+        .args([
+            "-c",
+            "import os, rotel; print(os.path.dirname(rotel.__file__))",
+        ])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()).join("rotel-agent"))
+        .filter(|p| p.is_file());
+    found.unwrap_or_else(|| {
+        panic!(
+            "the rotel OTLP collector is not installed: run `python3 -m pip install rotel==0.0.1a15` \
+             (./test.sh does), or set ROTEL_AGENT to a rotel-agent binary"
+        )
+    })
+}
+
+/// A running `rotel` collector that prints every span it receives.
+pub struct Rotel {
+    child: Child,
+    _dir: TempDir,
+    pub grpc_port: u16,
+    pub http_port: u16,
+    stdout: Arc<Mutex<String>>,
+}
+
+impl Rotel {
+    pub fn start() -> Self {
+        let binary = rotel_binary();
+        let dir = TempDir::new("rotel");
+        let grpc_port = free_port();
+        let http_port = free_port();
+        let mut child = Command::new(&binary)
+            .arg("start")
+            .args(["--otlp-grpc-endpoint", &format!("127.0.0.1:{grpc_port}")])
+            .args(["--otlp-http-endpoint", &format!("127.0.0.1:{http_port}")])
+            .args(["--debug-log", "traces", "--debug-log-verbosity", "detailed"])
+            .args(["--exporter", "blackhole"])
+            .arg("--pid-file")
+            .arg(dir.0.join("rotel.pid"))
+            .arg("--log-file")
+            .arg(dir.0.join("rotel.log"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+        let stdout = collect(&mut child);
+        let log = || stdout.lock().unwrap().clone();
+        wait_for_port(grpc_port, &mut child, "rotel (gRPC)", &log);
+        wait_for_port(http_port, &mut child, "rotel (HTTP)", &log);
+        Self {
+            child,
+            _dir: dir,
+            grpc_port,
+            http_port,
+            stdout,
+        }
+    }
+
+    pub fn grpc_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.grpc_port)
+    }
+
+    pub fn http_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    /// Everything rotel printed so far.
+    pub fn output(&self) -> String {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// Waits until rotel's output satisfies `done` (it prints a batch as it receives it);
+    /// returns the output either way after `timeout`.
+    pub fn wait_for(&self, timeout: Duration, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let out = self.output();
+            if done(&out) || Instant::now() >= deadline {
+                return out;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Rotel {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One span as rotel's detailed debug log prints it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PrintedSpan {
+    pub trace_id: String,
+    pub parent_id: String,
+    pub span_id: String,
+    pub name: String,
+    pub kind: String,
+    pub status: String,
+    pub attributes: Vec<(String, String)>,
+    pub service_name: String,
+}
+
+impl PrintedSpan {
+    pub fn attribute(&self, key: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Every span in rotel's output.
+pub fn parse_spans(out: &str) -> Vec<PrintedSpan> {
+    let mut spans: Vec<PrintedSpan> = Vec::new();
+    let mut service = String::new();
+    let mut in_span = false;
+    let mut in_resource = false;
+    for line in out.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("ResourceSpans #") {
+            in_resource = true;
+            in_span = false;
+            service.clear();
+            continue;
+        }
+        if trimmed.starts_with("Span #") {
+            in_span = true;
+            in_resource = false;
+            spans.push(PrintedSpan {
+                service_name: service.clone(),
+                ..PrintedSpan::default()
+            });
+            continue;
+        }
+        if trimmed.starts_with("ScopeSpans #")
+            || trimmed.starts_with("Events:")
+            || trimmed.starts_with("Links:")
+        {
+            // Attributes of events and links are not the span's.
+            in_span = false;
+            in_resource = false;
+            continue;
+        }
+        let field = |name: &str| {
+            trimmed
+                .strip_prefix(name)
+                .and_then(|r| r.trim_start().strip_prefix(':'))
+                .map(|v| v.trim().to_owned())
+        };
+        if let Some(kv) = trimmed.strip_prefix("-> ") {
+            if let Some((k, v)) = kv.split_once(": ") {
+                let v = v
+                    .split_once('(')
+                    .map(|(_, rest)| rest.trim_end_matches(')'))
+                    .unwrap_or(v)
+                    .to_owned();
+                if in_resource && k == "service.name" {
+                    service = v;
+                } else if let Some(span) = spans.last_mut().filter(|_| in_span) {
+                    span.attributes.push((k.to_owned(), v));
+                }
+            }
+            continue;
+        }
+        if !in_span {
+            continue;
+        }
+        let Some(span) = spans.last_mut() else {
+            continue;
+        };
+        if let Some(v) = field("Trace ID") {
+            span.trace_id = v;
+        } else if let Some(v) = field("Parent ID") {
+            span.parent_id = v;
+        } else if let Some(v) = field("ID") {
+            span.span_id = v;
+        } else if let Some(v) = field("Name") {
+            span.name = v;
+        } else if let Some(v) = field("Kind") {
+            span.kind = v;
+        } else if let Some(v) = field("Status code") {
+            span.status = v;
+        }
+    }
+    spans
+}
+
+/// `GET path` over HTTP/1.0 on loopback: `(status line, body)`.
+pub fn http_get(port: u16, path: &str) -> std::io::Result<(String, String)> {
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    Ok((
+        head.lines().next().unwrap_or("").to_owned(),
+        body.to_owned(),
+    ))
+}
+
+/// Debian's Prometheus server (2.42) with exemplar storage, scraping one target every
+/// second.
+pub struct Prometheus {
+    child: Child,
+    _dir: TempDir,
+    pub port: u16,
+    stdout: Arc<Mutex<String>>,
+}
+
+impl Prometheus {
+    pub fn start(target_port: u16) -> Self {
+        let binary = ["/usr/bin/prometheus", "prometheus"]
+            .into_iter()
+            .find(|b| {
+                Command::new(b)
+                    .arg("--version")
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "the Prometheus server is not installed: run `apt-get install -y prometheus` \
+                     (./test.sh does)"
+                )
+            });
+        let dir = TempDir::new("prometheus");
+        let config = dir.0.join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: corral\n    static_configs:\n      - targets: ['127.0.0.1:{target_port}']\n"
+            ),
+        )
+        .unwrap();
+        let port = free_port();
+        let mut child = Command::new(binary)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.0.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--enable-feature=exemplar-storage")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start prometheus");
+        // Prometheus logs to stderr; keep it for failure messages.
+        let stderr = child.stderr.take().expect("piped stderr");
+        let log = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let mut text = sink.lock().unwrap();
+                text.push_str(&line);
+                text.push('\n');
+            }
+        });
+        let read = || log.lock().unwrap().clone();
+        wait_for_port(port, &mut child, "prometheus", &read);
+        // The port opens before the storage is ready; until then the API answers 503.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match http_get(port, "/-/ready") {
+                Ok((status, _)) if status.contains(" 200") => break,
+                last => {
+                    assert!(
+                        Instant::now() < deadline,
+                        "prometheus not ready within 20 s ({last:?}):\n{}",
+                        read()
+                    );
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+        Self {
+            child,
+            _dir: dir,
+            port,
+            stdout: log,
+        }
+    }
+
+    pub fn log(&self) -> String {
+        self.stdout.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Serves `render()` as OpenMetrics text on a free loopback port, one request at a time,
+/// on a background thread that lives as long as the test process.
+pub fn serve_openmetrics(render: impl Fn() -> Vec<u8> + Send + 'static) -> u16 {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+            // Read the request head; its content does not matter.
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let body = render();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(&body);
+        }
+    });
+    port
+}
