@@ -1,9 +1,13 @@
 //! Exporters for Corral.
 //!
-//! - [`http`] (feature `http`; `tls` and `zstd` on top): the Prometheus `/metrics`
-//!   endpoint on axum.
-//! - `metrics-facade`: [`facade`], a [`metrics::Recorder`] over a Corral registry.
-//! - `pushgateway`: [`push`], a Prometheus Pushgateway client for batch jobs.
+//! Each exporter is a module behind its own feature:
+//!
+//! - `http` (feature `http`; `tls` and `zstd` on top): the Prometheus `/metrics` endpoint
+//!   on axum.
+//! - `trace` (feature `tracing`; `tracing-bridge` on top): OpenTelemetry tracing set-up,
+//!   W3C propagation through message headers, exemplars from the live span.
+//! - `facade` (feature `metrics-facade`): a `metrics::Recorder` over a Corral registry.
+//! - `push` (feature `pushgateway`): a Prometheus Pushgateway client for batch jobs.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -40,7 +40,7 @@
 //! ## Routes
 //!
 //! - `GET`/`HEAD` on the metrics path (`/metrics` unless configured): the registry in the
-//!   negotiated format ([`negotiate`]), gzip or zstd when asked for, `Vary: Accept-Encoding`.
+//!   negotiated format ([`negotiate()`]), gzip or zstd when asked for, `Vary: Accept-Encoding`.
 //!   `?name[]=a&name[]=b` renders only the families registered under those exact names.
 //! - `GET /health`: 200 while the process serves. `GET /ready`: 200 once ready (see
 //!   [`Readiness`]), else 503.
