@@ -402,11 +402,19 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
         loop {
             // The hints of slots `index ..`, up to eight, not past the end of the table.
             let span = (SERIES - index).min(8);
-            let mut word = 0u64;
-            for (k, hint) in self.hints[index..index + span].iter().enumerate() {
-                // Acquire: a hint is stored after the state it summarises.
-                word |= u64::from(hint.load(Ordering::Acquire)) << (8 * k);
-            }
+            // Acquire: a hint is stored after the state it summarises.
+            let word = match <&[AtomicU8; 8]>::try_from(&self.hints[index..index + span]) {
+                // Eight hints: a fixed, unrolled gather.
+                Ok(group) => group.iter().enumerate().fold(0u64, |word, (k, hint)| {
+                    word | u64::from(hint.load(Ordering::Acquire)) << (8 * k)
+                }),
+                Err(_) => self.hints[index..index + span]
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |word, (k, hint)| {
+                        word | u64::from(hint.load(Ordering::Acquire)) << (8 * k)
+                    }),
+            };
             let mut candidates = zero_bytes(word) | zero_bytes(word ^ wanted);
             if span < 8 {
                 // Only the span's own bytes.
