@@ -112,7 +112,7 @@ fn corral_dynamic() -> &'static Registry<128> {
             .with_self_metrics(false),
     )));
     for f in 0..FAMILIES {
-        let family: &'static DynamicFamily<Counter, 2, 128> =
+        let family: &'static DynamicFamily<Counter, 2, 256> =
             Box::leak(Box::new(DynamicFamily::new(["method", "status"])));
         registry
             .register(Desc::new(family_name(f), family_help(f)), family)
@@ -126,7 +126,7 @@ fn corral_dynamic() -> &'static Registry<128> {
             }
         }
     }
-    let latency: &'static DynamicFamily<HistogramCells<14>, 1, 128> = Box::leak(Box::new(
+    let latency: &'static DynamicFamily<HistogramCells<14>, 1, 256> = Box::leak(Box::new(
         DynamicFamily::histogram(["route"], buckets::LATENCY_MS),
     ));
     registry
@@ -162,7 +162,7 @@ fn corral_typed() -> &'static Registry<128> {
             }
         }
     }
-    let latency: &'static DynamicFamily<HistogramCells<14>, 1, 128> = Box::leak(Box::new(
+    let latency: &'static DynamicFamily<HistogramCells<14>, 1, 256> = Box::leak(Box::new(
         DynamicFamily::histogram(["route"], buckets::LATENCY_MS),
     ));
     registry

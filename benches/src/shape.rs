@@ -99,7 +99,8 @@ impl Fixture {
 }
 
 /// Corral: every family defined through corral-std's run-time [`Families`] (a seeded
-/// table of 128 slots per 100 series) in a registry sized for the fixture.
+/// table of 256 slots per 100 series: 128 would admit only 96) in a registry sized for the
+/// fixture.
 pub fn corral(fixture: &Fixture) -> &'static Registry<REGISTRY_FAMILIES> {
     let registry: &'static Registry<REGISTRY_FAMILIES> =
         Box::leak(Box::new(Registry::with_config(
@@ -110,7 +111,7 @@ pub fn corral(fixture: &Fixture) -> &'static Registry<REGISTRY_FAMILIES> {
     let families = Families::new(registry);
     for f in 0..fixture.families {
         let family = families
-            .family::<Counter, 1, 128>(&Spec::new(&fixture.names[f], &fixture.helps[f]), ["key"])
+            .family::<Counter, 1, 256>(&Spec::new(&fixture.names[f], &fixture.helps[f]), ["key"])
             .expect("a fresh name");
         for (v, value) in fixture.values.iter().enumerate() {
             family
@@ -121,7 +122,7 @@ pub fn corral(fixture: &Fixture) -> &'static Registry<REGISTRY_FAMILIES> {
     }
     for h in 0..fixture.histogram_families() {
         let family = families
-            .histogram_family::<14, 1, 128>(
+            .histogram_family::<14, 1, 256>(
                 &Spec::new(&Fixture::histogram_name(h), "Request latency"),
                 ["key"],
                 buckets::LATENCY_MS,

@@ -112,7 +112,7 @@ fn names(families: usize) -> Vec<&'static str> {
 
 const HELP: &str = "Requests by method and status";
 
-type CorralFamily = DynamicFamily<Counter, 2, 128>;
+type CorralFamily = DynamicFamily<Counter, 2, 256>;
 
 fn corral_registry(families: usize) -> (&'static Registry<2048>, Vec<&'static CorralFamily>) {
     let registry: &'static Registry<2048> = Box::leak(Box::new(Registry::with_config(
