@@ -10,8 +10,10 @@
 //! Without Python, `prometheus_client` or promtool the test fails and says how to install
 //! them.
 #![allow(clippy::std_instead_of_core, reason = "a std test binary")]
-use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::process::Command;
+
+mod peers;
+use peers::{promtool_check, run_with_input};
 
 use corral_core::encode::{Renderer, SliceSink};
 use corral_core::{
@@ -52,42 +54,7 @@ fn python(format: &str, text: &str) -> (bool, String) {
         "python3 with prometheus_client is required: install it with `pip install prometheus_client` \
          (or run ./test.sh, which installs it)"
     );
-    run(Command::new("python3").args(["-c", SCRIPT, format]), text)
-}
-
-fn promtool(text: &str) -> (bool, String) {
-    let installed = Command::new("promtool")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        installed,
-        "promtool is not installed; install it with `apt-get install -y prometheus` \
-         (Debian; do not start the service) or run ./test.sh, which installs it"
-    );
-    run(Command::new("promtool").args(["check", "metrics"]), text)
-}
-
-fn run(command: &mut Command, input: &str) -> (bool, String) {
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the parser");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), report)
+    run_with_input(Command::new("python3").args(["-c", SCRIPT, format]), text)
 }
 
 /// Records every edge value into a fresh registry.
@@ -275,7 +242,7 @@ fn text_parser_and_promtool_accept_every_edge_value() {
     let text = render(record(), Renderer::prometheus());
     let (ok, report) = python("text", &text);
     assert!(ok, "the text parser refuses:\n{report}\n---\n{text}");
-    let (ok, report) = promtool(&text);
+    let (ok, report) = promtool_check(&text);
     assert!(ok, "promtool refuses:\n{report}\n---\n{text}");
     assert!(report.trim().is_empty(), "promtool reports:\n{report}");
     // The text format has no counter rule for `_sum`: every sample is there.

@@ -5,40 +5,10 @@
 #[path = "encode_fixture/mod.rs"]
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-fn promtool() -> Command {
-    match Command::new("promtool").arg("--version").output() {
-        Ok(out) if out.status.success() => Command::new("promtool"),
-        _ => panic!(
-            "promtool is not installed; install it with `apt-get install -y prometheus` \
-             (Debian; do not start the service) or run ./test.sh, which installs it"
-        ),
-    }
-}
+mod peers;
 
 fn check(text: &str) -> (bool, String) {
-    let mut child = promtool()
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run promtool");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), report)
+    peers::promtool_check(text)
 }
 
 #[test]

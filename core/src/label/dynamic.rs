@@ -67,6 +67,15 @@ const fn ready_hint(tag: u32) -> u8 {
     HINT_READY | ((tag >> 2) & 0x7f) as u8
 }
 
+/// The hint bytes of `hints` packed into a word, the first in the lowest byte. Acquire: a
+/// hint is stored after the state it summarises.
+#[inline(always)]
+fn gather_hints(hints: &[AtomicU8]) -> u64 {
+    hints.iter().enumerate().fold(0, |word, (k, hint)| {
+        word | u64::from(hint.load(Ordering::Acquire)) << (8 * k)
+    })
+}
+
 /// The top bit of `len`: set, once, when the family is registered.
 const ATTACHED: usize = !(usize::MAX >> 1);
 /// The series count in `len`.
@@ -402,18 +411,11 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
         loop {
             // The hints of slots `index ..`, up to eight, not past the end of the table.
             let span = (SERIES - index).min(8);
-            // Acquire: a hint is stored after the state it summarises.
-            let word = match <&[AtomicU8; 8]>::try_from(&self.hints[index..index + span]) {
-                // Eight hints: a fixed, unrolled gather.
-                Ok(group) => group.iter().enumerate().fold(0u64, |word, (k, hint)| {
-                    word | u64::from(hint.load(Ordering::Acquire)) << (8 * k)
-                }),
-                Err(_) => self.hints[index..index + span]
-                    .iter()
-                    .enumerate()
-                    .fold(0u64, |word, (k, hint)| {
-                        word | u64::from(hint.load(Ordering::Acquire)) << (8 * k)
-                    }),
+            let group = &self.hints[index..index + span];
+            let word = match <&[AtomicU8; 8]>::try_from(group) {
+                // Eight hints: the same gather over a fixed length, which unrolls.
+                Ok(eight) => gather_hints(eight),
+                Err(_) => gather_hints(group),
             };
             let mut candidates = zero_bytes(word) | zero_bytes(word ^ wanted);
             if span < 8 {
