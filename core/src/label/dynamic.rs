@@ -56,30 +56,37 @@ const READY: u32 = 2;
 const DEAD: u32 = 3;
 const STATUS: u32 = 0b11;
 
-/// A slot's hint byte (see `DynamicFamily::hints`): 0 until the slot's fate is known;
-/// then `HINT_READY | 7 bits of the tag` once it holds a series, or `HINT_DEAD`.
-const HINT_READY: u8 = 0x80;
+/// A slot's hint byte (see `DynamicFamily::hints`): 0 while the slot is EMPTY (and for the
+/// moment between its claim and the hint store); `HINT_CLAIMED | 7 bits of the tag` from
+/// its claim on (WRITING, then READY); `HINT_DEAD` once DEAD.
+const HINT_CLAIMED: u8 = 0x80;
 const HINT_DEAD: u8 = 0x01;
 
-/// The hint byte of a READY slot whose state carries `tag`.
+/// The hint byte of a slot claimed for a key whose state carries `tag`.
 #[inline(always)]
-const fn ready_hint(tag: u32) -> u8 {
-    HINT_READY | ((tag >> 2) & 0x7f) as u8
+const fn tag_hint(tag: u32) -> u8 {
+    HINT_CLAIMED | ((tag >> 2) & 0x7f) as u8
 }
 
-/// The hint bytes of `hints` packed into a word, the first in the lowest byte. Acquire: a
-/// hint is stored after the state it summarises.
+/// The hint bytes of `hints` packed into a word, the first in the lowest byte. Relaxed: a
+/// hint only says which slots to read (through their state, with `Acquire`), except in a
+/// sealed family, where the `Acquire` load of `len` that saw [`SEALED`] orders these loads
+/// after every claim that reserved a series (see `DynamicFamily::probe`).
 #[inline(always)]
 fn gather_hints(hints: &[AtomicU8]) -> u64 {
     hints.iter().enumerate().fold(0, |word, (k, hint)| {
-        word | u64::from(hint.load(Ordering::Acquire)) << (8 * k)
+        word | u64::from(hint.load(Ordering::Relaxed)) << (8 * k)
     })
 }
 
 /// The top bit of `len`: set, once, when the family is registered.
 const ATTACHED: usize = !(usize::MAX >> 1);
+/// The next bit of `len`: set, once, by the reservation that admitted the table's last
+/// series ([`admitted_series`]). The family is then full for good, whatever the registry
+/// says, and a probe that meets an EMPTY slot's hint can stop there (see `probe`).
+const SEALED: usize = ATTACHED >> 1;
 /// The series count in `len`.
-const COUNT: usize = usize::MAX >> 1;
+const COUNT: usize = usize::MAX >> 2;
 
 /// The farthest from its home slot a series may be placed, in slots. A lookup never
 /// probes further: past it the values have no series, and an insert that would go further
@@ -203,9 +210,11 @@ impl<M: Metric, const KEY_BYTES: usize> Slot<M, KEY_BYTES> {
 /// slots; fewer if the registry's `max_series_per_metric` says so), so a lookup of values
 /// that have no series stops at an empty slot after a few probes, and no lookup ever probes
 /// more than [`MAX_PROBE`] slots past the home slot. A series that would have to be placed
-/// further goes to the overflow series under the reason `probe_limit`. Under a flood of
-/// distinct values into a full family, the lookup that ends in overflow costs about what a
-/// hit does (`benches/benches/flood.rs`).
+/// further goes to the overflow series under the reason `probe_limit`. Once the table holds
+/// every series it admits, a lookup of values without a series stops at the first empty
+/// slot's hint byte without reading the slot or trying to insert, so a flood of distinct
+/// values into a full family costs a hash, a few hint bytes and the overflow counts
+/// (`benches/benches/flood.rs` compares it with a hit).
 pub struct DynamicFamily<
     M: Metric,
     const LABELS: usize,
@@ -218,15 +227,16 @@ pub struct DynamicFamily<
     hasher: S,
     slots: [CachePadded<Slot<M, KEY_BYTES>>; SERIES],
     /// One byte per slot, side by side, so that a probe past the home slot reads a line of
-    /// hints instead of one slot (a cache line) per step: 0 while the slot may be EMPTY or
-    /// WRITING, `HINT_READY` and seven bits of its tag once it is READY, `HINT_DEAD` once
-    /// DEAD. Only ever a hint: a slot whose hint is 0 or matches is read through its state.
+    /// hints instead of one slot (a cache line) per step: 0 while the slot is EMPTY,
+    /// `HINT_CLAIMED` and seven bits of its tag once an insert claimed it, `HINT_DEAD` once
+    /// DEAD. A slot whose hint is 0 or matches is read through its state; only in a sealed
+    /// family does a 0 end a probe on its own.
     hints: [AtomicU8; SERIES],
     overflow: CachePadded<M>,
-    /// Series reserved so far in the low bits, and the [`ATTACHED`] flag in the top bit
-    /// once the family is registered: an insert whose reservation saw the flag takes its
-    /// own share of the registry's series budget; registration counts every reservation
-    /// made before the flag.
+    /// Series reserved so far in the low bits, the [`ATTACHED`] flag in the top bit once
+    /// the family is registered (an insert whose reservation saw the flag takes its own
+    /// share of the registry's series budget; registration counts every reservation made
+    /// before the flag), and the [`SEALED`] flag below it once the table is full.
     len: AtomicUsize,
     /// The longest probe distance any insert has used: a key that exists is never further
     /// from its home slot, which lets a lookup in a full table stop early.
@@ -368,12 +378,16 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
             return self.probe(values, tag, home, 0);
         }
         // The home slot holds another series for good. Most keys that are not at home are
-        // in the next slot, so that one is checked here too before the full probe.
+        // in the next slot, so that one is checked here too before the full probe, through
+        // its hint first: values that have no series (a flood into a full family) then read
+        // no second slot.
         let next = (home + 1) & (SERIES - 1);
+        if SERIES == 1 || self.hints[next].load(Ordering::Relaxed) != tag_hint(tag) {
+            return self.probe(values, tag, next, 1);
+        }
         let slot = &self.slots[next];
         let state = slot.state.load(Ordering::Acquire);
-        if SERIES > 1
-            && state == tag | READY
+        if state == tag | READY
             // SAFETY: `state` was loaded with `Acquire` just above and is READY.
             && unsafe { slot.with_key(|key| encoded::matches(key, values)) }
         {
@@ -404,7 +418,11 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
         const fn zero_bytes(word: u64) -> u64 {
             word.wrapping_sub(LOW) & !word & HIGH
         }
-        let wanted = LOW * u64::from(ready_hint(tag));
+        /// The high bit of each byte of `word` that is zero, and of no other byte.
+        const fn exact_zero_bytes(word: u64) -> u64 {
+            !(((word & !HIGH) + !HIGH) | word) & HIGH
+        }
+        let wanted = LOW * u64::from(tag_hint(tag));
         let mut index = start;
         let mut distance = start_distance;
         let mut farthest = self.max_probe.load(Ordering::Acquire);
@@ -417,14 +435,29 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
                 Ok(eight) => gather_hints(eight),
                 Err(_) => gather_hints(group),
             };
-            let mut candidates = zero_bytes(word) | zero_bytes(word ^ wanted);
+            let empty = exact_zero_bytes(word);
+            let mut candidates = empty | zero_bytes(word ^ wanted);
             if span < 8 {
                 // Only the span's own bytes.
                 candidates &= (1 << (8 * span)) - 1;
             }
             while candidates != 0 {
-                let k = candidates.trailing_zeros() as usize / 8;
+                let bit = candidates & candidates.wrapping_neg();
+                let k = bit.trailing_zeros() as usize / 8;
                 candidates &= candidates - 1;
+                if empty & bit != 0 {
+                    let len = self.len.load(Ordering::Acquire);
+                    // A sealed family: every insert that reserved a series stored its slot's
+                    // hint before reserving, and the load that saw SEALED is ordered after
+                    // all those reservations, so the hint read again after it, if still 0,
+                    // is an EMPTY slot no series will ever take. (The hint gathered before
+                    // that load may predate the claim of the insert that sealed the family.)
+                    // The values have no series and never will: no need to read the slot
+                    // or try to insert.
+                    if len & SEALED != 0 && self.hints[index + k].load(Ordering::Relaxed) == 0 {
+                        return Err(self.sealed_reason(len));
+                    }
+                }
                 self.check_reach(distance + k, &mut farthest)?;
                 if let Some(metric) = self.probe_slot(index + k, tag, values, distance + k)? {
                     return Ok(metric);
@@ -475,7 +508,10 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
 
     /// Looks at slot `index`, `distance` from home: `Some` with the series of `values`
     /// if it is there or could be created there, `None` to go on probing.
-    #[inline(always)]
+    ///
+    /// Out of line: the key comparison's set-up then costs only the probes that compare a
+    /// key, not every probe (a lookup that ends in a sealed family's overflow compares none).
+    #[inline(never)]
     fn probe_slot(
         &self,
         index: usize,
@@ -533,6 +569,7 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
         let Ok(before) = claimed else {
             return Err(LabelError::FamilyFull { capacity: cap });
         };
+        let admitted = (before & COUNT) + 1;
         // Before registration the series is not budgeted here: registration counts it.
         if let Some(limits) = limits.filter(|_| before & ATTACHED != 0)
             && !limits.try_reserve(1)
@@ -544,7 +581,27 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
                 max: limits.config().max_total_series,
             });
         }
+        if admitted == admitted_series(SERIES) {
+            // The last series the table admits, kept: no configuration can make room again.
+            // Release: a probe that sees the flag sees every claim's hint (each was stored
+            // before its reservation, which this thread's `AcqRel` update read after).
+            self.len.fetch_or(SEALED, Ordering::Release);
+        }
         Ok(())
+    }
+
+    /// Why a sealed family (`len` read with [`SEALED`] set) admits no new series: it holds
+    /// every series the table admits, or, when a reservation made just before the sealing
+    /// one was given back for want of registry budget, that budget is spent for good.
+    #[inline]
+    fn sealed_reason(&self, len: usize) -> LabelError {
+        let admitted = admitted_series(SERIES);
+        if len & COUNT >= admitted {
+            return LabelError::FamilyFull { capacity: admitted };
+        }
+        self.check_insertable()
+            .err()
+            .unwrap_or(LabelError::FamilyFull { capacity: admitted })
     }
 
     /// Whether a new series could still be created; the reason if not.
@@ -618,6 +675,10 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
         {
             return Ok(Some(actual));
         }
+        // The hint goes up before the reservation: a probe that sees the family sealed then
+        // sees it too (see `probe`). A probe that reads it now finds the slot WRITING and
+        // waits for it like for any concurrent insert of its tag.
+        self.hints[index].store(tag_hint(tag), Ordering::Relaxed);
         if let Err(error) = self.reserve() {
             // The slot can never hold a series now (the family or the budget is spent):
             // retire it. It holds no key, so there is nothing to publish.
@@ -634,7 +695,6 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
             let _ = encoded::encode(values, key);
         });
         slot.state.store(tag | READY, Ordering::Release);
-        self.hints[index].store(ready_hint(tag), Ordering::Release);
         Ok(None)
     }
 }
