@@ -315,6 +315,7 @@ enum Values<'a> {
 }
 
 /// Names the value of label `label` in the typed label set with dense index `index`.
+#[cfg_attr(feature = "small", allow(dead_code))] // only the fast paths use it
 pub(crate) type ValueOf = fn(usize, usize) -> &'static str;
 
 /// The label the overflow series carries, as the OpenTelemetry SDK specification names it.
@@ -361,12 +362,14 @@ impl<'a> SeriesLabels<'a> {
 
     /// The label names (empty for the overflow series, whose one label is not a name of
     /// the family's).
+    #[cfg_attr(feature = "small", allow(dead_code))] // only the fast paths use it
     pub(crate) fn names(&self) -> &'a [&'a str] {
         self.names
     }
 
     /// The stored label values of a dynamic family's series, if that is what these are.
     #[inline]
+    #[cfg_attr(feature = "small", allow(dead_code))] // only the fast paths use it
     pub(crate) fn encoded_values(&self) -> Option<EncodedValues<'a>> {
         match self.values {
             Values::Encoded(values) => Some(values),
@@ -377,6 +380,7 @@ impl<'a> SeriesLabels<'a> {
     /// The dense index and value function of a typed family's series, if that is what
     /// these are.
     #[inline]
+    #[cfg_attr(feature = "small", allow(dead_code))] // only the fast paths use it
     pub(crate) fn typed_parts(&self) -> Option<(usize, ValueOf)> {
         match self.values {
             Values::Typed { index, value_of } => Some((index, value_of)),
@@ -388,6 +392,7 @@ impl<'a> SeriesLabels<'a> {
     /// no labels), so they stay the same for the whole visit of that family; not for
     /// names a collector passed in with [`from_pairs`](Self::from_pairs).
     #[inline]
+    #[cfg_attr(feature = "small", allow(dead_code))] // only the fast paths use it
     pub(crate) fn names_owned_by_family(&self) -> bool {
         !matches!(self.values, Values::Strs(_))
     }

@@ -104,6 +104,8 @@ mod number;
 mod openmetrics;
 mod prometheus;
 mod text;
+#[cfg(feature = "small")]
+mod compact;
 
 use core::fmt;
 
