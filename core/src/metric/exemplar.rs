@@ -111,18 +111,11 @@ impl<'a> Exemplar<'a> {
         if runes > EXEMPLAR_MAX_RUNES {
             return Err(ExemplarError::TooLong { runes });
         }
-        // Within the rune limit a label set has at most 128 pairs (a valid name has at least
-        // one character), so this flat list never runs short.
-        let mut strings = [""; 2 * EXEMPLAR_MAX_RUNES];
-        for (i, &(name, value)) in self.labels.iter().enumerate() {
-            strings[2 * i] = name;
-            strings[2 * i + 1] = value;
-        }
-        let strings = &strings[..2 * self.labels.len()];
-        let bytes = encoded::encoded_len(strings).unwrap_or(usize::MAX);
-        if bytes > EXEMPLAR_LABEL_BYTES || !encoded::encode(strings, out) {
-            return Err(ExemplarError::NoRoom { bytes });
-        }
+        // Names and values alternating, encoded straight from the pairs (no list of them
+        // on the stack).
+        let strings = self.labels.iter().flat_map(|(name, value)| [*name, *value]);
+        let bytes = encoded::encode_each(2 * self.labels.len(), strings, out)
+            .map_err(|bytes| ExemplarError::NoRoom { bytes })?;
         Ok((bytes, self.labels.len()))
     }
 }

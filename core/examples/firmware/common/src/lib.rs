@@ -23,7 +23,7 @@ pub const TICKS: u32 = 10;
 /// Bytes of the render buffer.
 pub const CHUNK: usize = 512;
 
-/// Histogram bounds, in milliseconds.
+/// Histogram bounds, in seconds.
 pub static BOUNDS: [f64; 5] = [1.0, 5.0, 10.0, 50.0, 100.0];
 /// The values the main loop observes, in turn (exact in binary, so the sum is exact).
 pub const VALUES: [f64; 8] = [0.5, 2.25, 7.0, 12.5, 60.0, 99.75, 250.0, 3.0];
@@ -90,7 +90,7 @@ fn register() {
         .register(Desc::new("requests_total", "Requests by path"), &REQUESTS)
         .is_ok();
     ok &= REGISTRY
-        .register(Desc::new("latency_ms", "Latency").with_unit("ms"), &LATENCY)
+        .register(Desc::new("latency_seconds", "Latency").with_unit("seconds"), &LATENCY)
         .is_ok();
     ok &= REGISTRY
         .register(Desc::new("ticks_total", "Timer interrupts"), &TICKS_TOTAL)

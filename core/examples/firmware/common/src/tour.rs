@@ -47,7 +47,7 @@ pub(super) fn register() -> bool {
         .register(Desc::new("bytes_total", "Bytes by port"), &BYTES)
         .is_ok();
     ok &= REGISTRY
-        .register(Desc::new("settle_ms", "Settling time").with_unit("ms"), &SETTLE)
+        .register(Desc::new("settle_seconds", "Settling time").with_unit("seconds"), &SETTLE)
         .is_ok();
     ok &= REGISTRY
         .register(Desc::new("wakeups_total", "Wakeups"), &WAKEUPS)
@@ -56,7 +56,7 @@ pub(super) fn register() -> bool {
         .register(Desc::new("events_total", "Events"), &EVENTS)
         .is_ok();
     ok &= REGISTRY
-        .register(Desc::new("traced_ms", "Traced latency").with_unit("ms"), &TRACED)
+        .register(Desc::new("trip_seconds", "Round trips").with_unit("seconds"), &TRACED)
         .is_ok();
     ok
 }
