@@ -128,12 +128,12 @@ fn render(board: &mut impl Board, renderer: Renderer, format: &str) {
     board.write(b"### END\n");
 }
 
-/// One chunk of each format into a fresh buffer, for the stack measurement.
+/// One chunk into `buf`, for the stack measurement (which leaves out the buffer itself:
+/// it is the caller's, wherever it lives).
 #[inline(never)]
-fn render_once(renderer: Renderer) {
+fn render_once(renderer: Renderer, buf: &mut [u8]) {
     let mut renderer = renderer;
-    let mut buf = [0u8; CHUNK];
-    let mut sink = SliceSink::new(&mut buf);
+    let mut sink = SliceSink::new(buf);
     let _ = core::hint::black_box(renderer.render_chunk(&REGISTRY, &mut sink));
     core::hint::black_box(sink.as_bytes());
 }
@@ -146,12 +146,13 @@ fn stacks(board: &mut impl Board) {
     report(board, "record_histogram", || LATENCY.observe(7.0));
     #[cfg(feature = "tour")]
     tour::stacks(&mut |name, f| report(board, name, f));
+    let mut buf = [0u8; CHUNK];
     report(board, "render_prometheus_chunk", || {
-        render_once(Renderer::prometheus())
+        render_once(Renderer::prometheus(), &mut buf)
     });
     #[cfg(feature = "tour")]
     report(board, "render_openmetrics_chunk", || {
-        render_once(Renderer::openmetrics())
+        render_once(Renderer::openmetrics(), &mut buf)
     });
 }
 
