@@ -30,8 +30,14 @@ fi
 rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imc-unknown-none-elf
 
 echo "--- corral-core tests in the size-oriented configuration"
-cargo test -p corral-core --features small --locked --quiet 2>&1 | grep -E "^test result|FAILED|panicked" || true
-cargo test -p corral-core --features small --locked --quiet >/dev/null
+tests=$(mktemp)
+if ! cargo test -p corral-core --features small --locked --quiet >"$tests" 2>&1; then
+    cat "$tests"
+    echo "firmware: corral-core's tests fail in the small configuration" >&2
+    exit 1
+fi
+grep -c "^test result: ok" "$tests" | xargs printf '  %s test binaries passed\n'
+rm -f "$tests"
 
 firmware=core/examples/firmware
 out=$(mktemp -d)

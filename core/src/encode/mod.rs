@@ -100,12 +100,12 @@
 //! keeps `le` and `quantile` label values, which Prometheus compares as strings, the same
 //! whichever format a scraper negotiates.
 
+#[cfg(feature = "small")]
+mod compact;
 mod number;
 mod openmetrics;
 mod prometheus;
 mod text;
-#[cfg(feature = "small")]
-mod compact;
 
 use core::fmt;
 

@@ -1151,8 +1151,8 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
             for (index, (le, count)) in h.cumulative().enumerate() {
                 self.head(name, "_bucket", labels, Some(("le", le)))?;
                 self.u64(count)?;
-                if OPENMETRICS && let Some(exemplar) = h.exemplar(index) {
-                    self.exemplar(&exemplar)?;
+                if OPENMETRICS {
+                    h.with_exemplar(index, |e| e.map_or(Ok(()), |e| self.exemplar(e)))?;
                 }
                 self.bytes(b"\n")?;
             }
@@ -1178,8 +1178,8 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
             self.f64(le)?;
             self.bytes(b"\"} ")?;
             self.u64(count)?;
-            if OPENMETRICS && let Some(exemplar) = h.exemplar(index) {
-                self.exemplar(&exemplar)?;
+            if OPENMETRICS {
+                h.with_exemplar(index, |e| e.map_or(Ok(()), |e| self.exemplar(e)))?;
             }
             self.bytes(b"\n")?;
         }

@@ -36,7 +36,7 @@ use crate::metric::histogram::bucket_index;
 use crate::metric::{Counter, Metric, MetricKind, add_f64, check_bounds};
 use crate::names::is_valid_label_name;
 use crate::sync::{AtomicU64, Ordering, spin_loop};
-use crate::value::{ExemplarValue, HistogramValue, SeriesLabels, Value};
+use crate::value::{ExemplarSlots, ExemplarValue, HistogramValue, SeriesLabels, Value};
 
 /// The most UTF-8 code points an exemplar's label names and values may have together
 /// (OpenMetrics 1.0).
@@ -189,6 +189,20 @@ pub(crate) struct ExemplarSlot {
     /// Bits 0..16: label bytes; 16..24: label pairs; bit 32: has a timestamp.
     meta: AtomicU64,
     words: [AtomicU64; WORDS],
+}
+
+impl<const BUCKETS: usize> ExemplarSlots for [ExemplarSlot; BUCKETS] {
+    fn has_any(&self) -> bool {
+        self.iter()
+            .any(|slot| slot.seq.load(Ordering::Acquire) != 0)
+    }
+
+    fn read(&self, index: usize, f: &mut dyn FnMut(Option<&ExemplarValue<'_>>)) {
+        match self.get(index).and_then(ExemplarSlot::load) {
+            Some(copy) => f(Some(&copy.value())),
+            None => f(None),
+        }
+    }
 }
 
 /// A reader's copy of a slot.
@@ -468,14 +482,10 @@ impl<const BUCKETS: usize> HistogramExemplarCells<BUCKETS> {
         for (out, cell) in counts.iter_mut().zip(&self.counts) {
             *out = cell.load(Ordering::Acquire);
         }
-        let copies: [Option<ExemplarCopy>; BUCKETS] =
-            core::array::from_fn(|i| self.exemplars[i].load());
-        let exemplars: [Option<ExemplarValue<'_>>; BUCKETS] =
-            core::array::from_fn(|i| copies[i].as_ref().map(ExemplarCopy::value));
         let used = (bounds.len() + 1).min(BUCKETS);
         let bounds = &bounds[..used - 1];
         let value = HistogramValue::new(bounds, &counts[..used], self.sum())
-            .with_exemplars(&exemplars[..used]);
+            .with_exemplar_slots(&self.exemplars);
         f(&Value::Histogram(value))
     }
 }

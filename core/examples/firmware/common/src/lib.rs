@@ -90,7 +90,10 @@ fn register() {
         .register(Desc::new("requests_total", "Requests by path"), &REQUESTS)
         .is_ok();
     ok &= REGISTRY
-        .register(Desc::new("latency_seconds", "Latency").with_unit("seconds"), &LATENCY)
+        .register(
+            Desc::new("latency_seconds", "Latency").with_unit("seconds"),
+            &LATENCY,
+        )
         .is_ok();
     ok &= REGISTRY
         .register(Desc::new("ticks_total", "Timer interrupts"), &TICKS_TOTAL)

@@ -47,7 +47,10 @@ pub(super) fn register() -> bool {
         .register(Desc::new("bytes_total", "Bytes by port"), &BYTES)
         .is_ok();
     ok &= REGISTRY
-        .register(Desc::new("settle_seconds", "Settling time").with_unit("seconds"), &SETTLE)
+        .register(
+            Desc::new("settle_seconds", "Settling time").with_unit("seconds"),
+            &SETTLE,
+        )
         .is_ok();
     ok &= REGISTRY
         .register(Desc::new("wakeups_total", "Wakeups"), &WAKEUPS)
@@ -56,7 +59,10 @@ pub(super) fn register() -> bool {
         .register(Desc::new("events_total", "Events"), &EVENTS)
         .is_ok();
     ok &= REGISTRY
-        .register(Desc::new("trip_seconds", "Round trips").with_unit("seconds"), &TRACED)
+        .register(
+            Desc::new("trip_seconds", "Round trips").with_unit("seconds"),
+            &TRACED,
+        )
         .is_ok();
     ok
 }
@@ -69,7 +75,9 @@ pub(super) fn record(i: usize) {
         QUEUE.dec();
     }
     ENERGY.inc_by(0.25);
-    BYTES.with_labels(if i % 2 == 0 { Port::Uart } else { Port::Spi }).inc_by(64);
+    BYTES
+        .with_labels(if i % 2 == 0 { Port::Uart } else { Port::Spi })
+        .inc_by(64);
     SETTLE.observe(value);
     WAKEUPS.inc();
     let labels = [("trace_id", TRACE_IDS[i % TRACE_IDS.len()])];
@@ -86,7 +94,9 @@ pub(super) fn stacks(report: &mut dyn FnMut(&str, &mut dyn FnMut())) {
     report("record_gauge_add", &mut || TEMPERATURE.add(0.5));
     report("record_int_gauge", &mut || QUEUE.inc());
     report("record_float_counter", &mut || ENERGY.inc_by(0.25));
-    report("record_typed_family", &mut || BYTES.with_labels(Port::Uart).inc());
+    report("record_typed_family", &mut || {
+        BYTES.with_labels(Port::Uart).inc()
+    });
     report("record_summary", &mut || SETTLE.observe(3.0));
     report("record_sharded_counter", &mut || WAKEUPS.inc());
     report("record_counter_exemplar", &mut || {
