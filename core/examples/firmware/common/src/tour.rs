@@ -76,7 +76,11 @@ pub(super) fn record(i: usize) {
     }
     ENERGY.inc_by(0.25);
     BYTES
-        .with_labels(if i % 2 == 0 { Port::Uart } else { Port::Spi })
+        .with_labels(if i.is_multiple_of(2) {
+            Port::Uart
+        } else {
+            Port::Spi
+        })
         .inc_by(64);
     SETTLE.observe(value);
     WAKEUPS.inc();

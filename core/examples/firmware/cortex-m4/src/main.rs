@@ -41,7 +41,9 @@ fn main() -> ! {
     };
     corral_firmware::run(&mut board);
     debug::exit(debug::EXIT_SUCCESS);
-    loop {}
+    loop {
+        cortex_m::asm::wfi();
+    }
 }
 
 #[exception]
@@ -57,7 +59,9 @@ fn SysTick() {
 
 fn fail() -> ! {
     debug::exit(debug::EXIT_FAILURE);
-    loop {}
+    loop {
+        cortex_m::asm::wfi();
+    }
 }
 
 #[panic_handler]

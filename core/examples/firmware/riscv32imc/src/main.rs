@@ -56,7 +56,9 @@ fn exit(code: u32) -> ! {
     // SAFETY: QEMU's `virt` maps the SiFive test device at `TEST_DEVICE`; this store ends
     // the emulation with the given status.
     unsafe { core::ptr::write_volatile(TEST_DEVICE as *mut u32, code) };
-    loop {}
+    loop {
+        riscv::asm::wfi();
+    }
 }
 
 impl corral_firmware::Board for Board {
