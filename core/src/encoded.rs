@@ -15,32 +15,14 @@ const fn header_len(labels: usize) -> usize {
     2 * labels
 }
 
-/// Encodes the `count` strings `values` yields into `out`, without gathering them into a
-/// list first: `Ok(bytes used)`, or `Err(bytes needed)` when they do not fit (`usize::MAX`
-/// when a value is longer than a `u16` can say); nothing is written then.
-pub(crate) fn encode_each<'v>(
-    count: usize,
-    values: impl Iterator<Item = &'v str> + Clone,
-    out: &mut [u8],
-) -> Result<usize, usize> {
-    let mut total = header_len(count);
-    for value in values.clone() {
-        if u16::try_from(value.len()).is_err() {
-            return Err(usize::MAX);
-        }
-        total += value.len();
+/// [`encoded_len`] of the strings `values` yields.
+pub(crate) fn encoded_len_of<'v>(values: impl Iterator<Item = &'v str>) -> Option<usize> {
+    let mut total = 0;
+    for value in values {
+        u16::try_from(value.len()).ok()?;
+        total += header_len(1) + value.len();
     }
-    if total > out.len() {
-        return Err(total);
-    }
-    let mut at = header_len(count);
-    for (i, value) in values.take(count).enumerate() {
-        // Both ranges are inside `out`: `total` bytes fit, and the lengths fit a `u16`.
-        out[2 * i..2 * i + 2].copy_from_slice(&(value.len() as u16).to_le_bytes());
-        out[at..at + value.len()].copy_from_slice(value.as_bytes());
-        at += value.len();
-    }
-    Ok(total)
+    Some(total)
 }
 
 /// Total encoded size of `values`, or `None` if a value is longer than a `u16` can say.

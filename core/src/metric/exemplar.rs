@@ -92,12 +92,15 @@ impl<'a> Exemplar<'a> {
         self.labels
     }
 
-    /// Checks the labels and encodes them (as a dynamic series stores its label values:
-    /// names and values alternating): `(bytes used, pairs)`.
-    fn encode(
-        &self,
-        out: &mut [u8; EXEMPLAR_LABEL_BYTES],
-    ) -> Result<(usize, usize), ExemplarError> {
+    /// The label strings as stored: names and values alternating.
+    fn strings(&self) -> impl Iterator<Item = &'a str> + Clone + '_ {
+        self.labels.iter().flat_map(|(name, value)| [*name, *value])
+    }
+
+    /// Checks the labels: `(bytes their encoding takes, pairs)`. They are encoded as a
+    /// dynamic series stores its label values (names and values alternating), straight
+    /// into the slot's words when stored, without a copy on the stack.
+    fn check(&self) -> Result<(usize, usize), ExemplarError> {
         let mut runes = 0;
         for (i, (name, value)) in self.labels.iter().enumerate() {
             if !is_valid_label_name(name) {
@@ -111,11 +114,10 @@ impl<'a> Exemplar<'a> {
         if runes > EXEMPLAR_MAX_RUNES {
             return Err(ExemplarError::TooLong { runes });
         }
-        // Names and values alternating, encoded straight from the pairs (no list of them
-        // on the stack).
-        let strings = self.labels.iter().flat_map(|(name, value)| [*name, *value]);
-        let bytes = encoded::encode_each(2 * self.labels.len(), strings, out)
-            .map_err(|bytes| ExemplarError::NoRoom { bytes })?;
+        let bytes = encoded::encoded_len_of(self.strings()).unwrap_or(usize::MAX);
+        if bytes > EXEMPLAR_LABEL_BYTES {
+            return Err(ExemplarError::NoRoom { bytes });
+        }
         Ok((bytes, self.labels.len()))
     }
 }
@@ -205,6 +207,35 @@ impl<const BUCKETS: usize> ExemplarSlots for [ExemplarSlot; BUCKETS] {
     }
 }
 
+/// Packs bytes into a slot's words, little-endian, eight to a word.
+struct Packer<'s> {
+    words: core::slice::Iter<'s, AtomicU64>,
+    word: u64,
+    filled: u32,
+}
+
+impl Packer<'_> {
+    #[inline]
+    fn push(&mut self, byte: u8) {
+        self.word |= u64::from(byte) << (8 * self.filled);
+        self.filled += 1;
+        if self.filled == 8 {
+            self.finish();
+        }
+    }
+
+    /// Stores the word being filled, if any bytes are in it.
+    #[inline]
+    fn finish(&mut self) {
+        if self.filled > 0
+            && let Some(slot) = self.words.next()
+        {
+            slot.store(self.word, Ordering::Release);
+        }
+        (self.word, self.filled) = (0, 0);
+    }
+}
+
 /// A reader's copy of a slot.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ExemplarCopy {
@@ -242,8 +273,7 @@ impl ExemplarSlot {
 
     /// Stores `exemplar` with `value`, unless another writer holds the slot.
     pub(crate) fn store(&self, exemplar: &Exemplar<'_>, value: f64) -> Result<(), ExemplarError> {
-        let mut bytes = [0u8; EXEMPLAR_LABEL_BYTES];
-        let (len, pairs) = exemplar.encode(&mut bytes)?;
+        let (len, pairs) = exemplar.check()?;
         let seq = self.seq.load(Ordering::Relaxed);
         if seq & 1 == 1
             || self
@@ -270,11 +300,25 @@ impl ExemplarSlot {
             len as u64 | ((pairs as u64) << 16) | flag,
             Ordering::Release,
         );
-        for (word, chunk) in self.words.iter().zip(bytes[..len].chunks(8)) {
-            let mut le = [0u8; 8];
-            le[..chunk.len()].copy_from_slice(chunk);
-            word.store(u64::from_le_bytes(le), Ordering::Release);
+        // The encoded labels (`encoded`'s layout: a `u16` length per string, then the
+        // strings), eight bytes to a word, with no copy on the stack: `check` found the
+        // `len` bytes to fit the words.
+        let mut packer = Packer {
+            words: self.words.iter(),
+            word: 0,
+            filled: 0,
+        };
+        for string in exemplar.strings() {
+            for byte in (string.len() as u16).to_le_bytes() {
+                packer.push(byte);
+            }
         }
+        for string in exemplar.strings() {
+            for &byte in string.as_bytes() {
+                packer.push(byte);
+            }
+        }
+        packer.finish();
         self.seq.store(seq.wrapping_add(2), Ordering::Release);
         Ok(())
     }
