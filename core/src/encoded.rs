@@ -15,16 +15,6 @@ const fn header_len(labels: usize) -> usize {
     2 * labels
 }
 
-/// [`encoded_len`] of the strings `values` yields.
-pub(crate) fn encoded_len_of<'v>(values: impl Iterator<Item = &'v str>) -> Option<usize> {
-    let mut total = 0;
-    for value in values {
-        u16::try_from(value.len()).ok()?;
-        total += header_len(1) + value.len();
-    }
-    Some(total)
-}
-
 /// Total encoded size of `values`, or `None` if a value is longer than a `u16` can say.
 #[inline]
 pub(crate) fn encoded_len(values: &[&str]) -> Option<usize> {

@@ -29,7 +29,6 @@ use core::fmt;
 use core::ops::ControlFlow;
 
 use crate::collect::{Collect, SeriesSink};
-use crate::encoded;
 use crate::error::BoundsError;
 use crate::macros::{const_fn, fresh_array};
 use crate::metric::histogram::bucket_index;
@@ -92,11 +91,6 @@ impl<'a> Exemplar<'a> {
         self.labels
     }
 
-    /// The label strings as stored: names and values alternating.
-    fn strings(&self) -> impl Iterator<Item = &'a str> + Clone + '_ {
-        self.labels.iter().flat_map(|(name, value)| [*name, *value])
-    }
-
     /// Checks the labels: `(bytes their encoding takes, pairs)`. They are encoded as a
     /// dynamic series stores its label values (names and values alternating), straight
     /// into the slot's words when stored, without a copy on the stack.
@@ -114,7 +108,15 @@ impl<'a> Exemplar<'a> {
         if runes > EXEMPLAR_MAX_RUNES {
             return Err(ExemplarError::TooLong { runes });
         }
-        let bytes = encoded::encoded_len_of(self.strings()).unwrap_or(usize::MAX);
+        // `encoded`'s layout: a `u16` length per string, then the strings.
+        let mut bytes = 0usize;
+        for (name, value) in self.labels {
+            if u16::try_from(name.len().max(value.len())).is_err() {
+                bytes = usize::MAX;
+                break;
+            }
+            bytes += 4 + name.len() + value.len();
+        }
         if bytes > EXEMPLAR_LABEL_BYTES {
             return Err(ExemplarError::NoRoom { bytes });
         }
@@ -308,14 +310,17 @@ impl ExemplarSlot {
             word: 0,
             filled: 0,
         };
-        for string in exemplar.strings() {
-            for byte in (string.len() as u16).to_le_bytes() {
-                packer.push(byte);
+        for (name, value) in exemplar.labels {
+            for len in [name.len(), value.len()] {
+                packer.push(len as u8);
+                packer.push((len >> 8) as u8);
             }
         }
-        for string in exemplar.strings() {
-            for &byte in string.as_bytes() {
-                packer.push(byte);
+        for (name, value) in exemplar.labels {
+            for string in [name, value] {
+                for &byte in string.as_bytes() {
+                    packer.push(byte);
+                }
             }
         }
         packer.finish();
