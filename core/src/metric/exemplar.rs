@@ -202,8 +202,8 @@ impl<const BUCKETS: usize> ExemplarSlots for [ExemplarSlot; BUCKETS] {
     }
 
     fn read(&self, index: usize, f: &mut dyn FnMut(Option<&ExemplarValue<'_>>)) {
-        match self.get(index).and_then(ExemplarSlot::load) {
-            Some(copy) => f(Some(&copy.value())),
+        match self.get(index) {
+            Some(slot) => slot.read(f),
             None => f(None),
         }
     }
@@ -238,7 +238,9 @@ impl Packer<'_> {
     }
 }
 
-/// A reader's copy of a slot.
+/// A reader's copy of a slot (the tests' view; encoders read through
+/// [`ExemplarSlot::read`], which copies into its own frame).
+#[cfg(test)]
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ExemplarCopy {
     bytes: [u8; EXEMPLAR_LABEL_BYTES],
@@ -248,6 +250,7 @@ pub(crate) struct ExemplarCopy {
     timestamp: Option<u64>,
 }
 
+#[cfg(test)]
 impl ExemplarCopy {
     /// The exemplar, borrowing this copy.
     pub(crate) fn value(&self) -> ExemplarValue<'_> {
@@ -330,7 +333,40 @@ impl ExemplarSlot {
 
     /// A consistent copy of the stored exemplar; `None` if there is none, or writers kept
     /// changing it for every try.
+    #[cfg(test)]
     pub(crate) fn load(&self) -> Option<ExemplarCopy> {
+        let mut bytes = [0u8; EXEMPLAR_LABEL_BYTES];
+        let (len, pairs, value, timestamp) = self.read_into(&mut bytes)?;
+        Some(ExemplarCopy {
+            bytes,
+            len,
+            pairs,
+            value,
+            timestamp,
+        })
+    }
+
+    /// Calls `f` with a consistent read of the stored exemplar (`None` if there is none,
+    /// or writers kept changing it for every try), copied once, into this frame.
+    #[inline]
+    pub(crate) fn read<R>(&self, f: impl FnOnce(Option<&ExemplarValue<'_>>) -> R) -> R {
+        let mut bytes = [0u8; EXEMPLAR_LABEL_BYTES];
+        match self.read_into(&mut bytes) {
+            Some((len, pairs, value, timestamp)) => f(Some(&ExemplarValue::encoded(
+                &bytes[..len],
+                pairs,
+                value,
+                timestamp,
+            ))),
+            None => f(None),
+        }
+    }
+
+    /// The sequence-lock read into `bytes`: `(label bytes, pairs, value, timestamp)`.
+    fn read_into(
+        &self,
+        bytes: &mut [u8; EXEMPLAR_LABEL_BYTES],
+    ) -> Option<(usize, usize, f64, Option<u64>)> {
         for _ in 0..READ_TRIES {
             let before = self.seq.load(Ordering::Acquire);
             if before == 0 {
@@ -344,19 +380,14 @@ impl ExemplarSlot {
             let timestamp = self.timestamp.load(Ordering::Acquire);
             let meta = self.meta.load(Ordering::Acquire);
             let len = ((meta & 0xffff) as usize).min(EXEMPLAR_LABEL_BYTES);
-            let mut bytes = [0u8; EXEMPLAR_LABEL_BYTES];
             for (word, chunk) in self.words.iter().zip(bytes[..len].chunks_mut(8)) {
                 let le = word.load(Ordering::Acquire).to_le_bytes();
                 chunk.copy_from_slice(&le[..chunk.len()]);
             }
             if self.seq.load(Ordering::Relaxed) == before {
-                return Some(ExemplarCopy {
-                    bytes,
-                    len,
-                    pairs: ((meta >> 16) & 0xff) as usize,
-                    value,
-                    timestamp: (meta & HAS_TIMESTAMP != 0).then_some(timestamp),
-                });
+                let pairs = ((meta >> 16) & 0xff) as usize;
+                let timestamp = (meta & HAS_TIMESTAMP != 0).then_some(timestamp);
+                return Some((len, pairs, value, timestamp));
             }
             spin_loop();
         }
@@ -452,10 +483,10 @@ impl Metric for CounterWithExemplar {
 
     fn read<R>(&self, _: &(), f: impl FnOnce(&Value<'_>) -> R) -> R {
         let total = self.get();
-        match self.exemplar.load() {
-            Some(copy) => f(&Value::CounterWithExemplar(total, copy.value())),
+        self.exemplar.read(|exemplar| match exemplar {
+            Some(exemplar) => f(&Value::CounterWithExemplar(total, *exemplar)),
             None => f(&Value::Counter(total)),
-        }
+        })
     }
 }
 
