@@ -214,7 +214,25 @@ pub struct HistogramValue<'a> {
     bounds: &'a [f64],
     counts: &'a [u64],
     sum: f64,
-    exemplars: &'a [Option<ExemplarValue<'a>>],
+    exemplars: Exemplars<'a>,
+}
+
+/// Where a histogram point's exemplars come from.
+#[derive(Clone, Copy, Debug)]
+enum Exemplars<'a> {
+    /// Given whole, one per bucket.
+    Values(&'a [Option<ExemplarValue<'a>>]),
+    /// Read from the series' slots one bucket at a time, when asked: a point does not hold
+    /// a copy of every bucket's exemplar.
+    Slots(&'a dyn ExemplarSlots),
+}
+
+/// A histogram series' exemplar storage, read one bucket at a time.
+pub(crate) trait ExemplarSlots: core::fmt::Debug {
+    /// Whether any bucket holds an exemplar.
+    fn has_any(&self) -> bool;
+    /// Calls `f` with a consistent read of bucket `index`'s exemplar, if it has one.
+    fn read(&self, index: usize, f: &mut dyn FnMut(Option<&ExemplarValue<'_>>));
 }
 
 impl<'a> HistogramValue<'a> {
@@ -234,7 +252,7 @@ impl<'a> HistogramValue<'a> {
             bounds,
             counts,
             sum,
-            exemplars: &[],
+            exemplars: Exemplars::Values(&[]),
         }
     }
 
@@ -242,18 +260,50 @@ impl<'a> HistogramValue<'a> {
     /// last; a shorter slice means no exemplar for the remaining buckets).
     #[must_use]
     pub fn with_exemplars(mut self, exemplars: &'a [Option<ExemplarValue<'a>>]) -> Self {
-        self.exemplars = exemplars;
+        self.exemplars = Exemplars::Values(exemplars);
+        self
+    }
+
+    /// The same point with exemplars read from `slots` when asked for.
+    #[must_use]
+    pub(crate) fn with_exemplar_slots(mut self, slots: &'a dyn ExemplarSlots) -> Self {
+        self.exemplars = Exemplars::Slots(slots);
         self
     }
 
     /// Whether any bucket has an exemplar.
     pub(crate) fn has_exemplars(&self) -> bool {
-        self.exemplars.iter().any(Option::is_some)
+        match self.exemplars {
+            Exemplars::Values(values) => values.iter().any(Option::is_some),
+            Exemplars::Slots(slots) => slots.has_any(),
+        }
     }
 
-    /// The exemplar of bucket `index` (in [`counts`](Self::counts) order), if any.
-    pub fn exemplar(&self, index: usize) -> Option<ExemplarValue<'a>> {
-        self.exemplars.get(index).copied().flatten()
+    /// Calls `f` with the exemplar of bucket `index` (in [`counts`](Self::counts) order),
+    /// if it has one, and returns what `f` returns. An exemplar read from a series' slots
+    /// is read at this call, one bucket at a time, so a point never holds a copy of each.
+    pub fn with_exemplar<R>(
+        &self,
+        index: usize,
+        f: impl FnOnce(Option<&ExemplarValue<'_>>) -> R,
+    ) -> R {
+        match self.exemplars {
+            Exemplars::Values(values) => f(values.get(index).and_then(Option::as_ref)),
+            Exemplars::Slots(slots) => {
+                let (mut f, mut result) = (Some(f), None);
+                slots.read(index, &mut |exemplar| {
+                    if let Some(f) = f.take() {
+                        result = Some(f(exemplar));
+                    }
+                });
+                match (result, f) {
+                    (Some(result), _) => result,
+                    // `read` calls back exactly once; were it not to, the bucket has none.
+                    (None, Some(f)) => f(None),
+                    (None, None) => unreachable!("the callback ran but left no result"),
+                }
+            }
+        }
     }
 
     /// The finite upper bounds.
@@ -315,6 +365,7 @@ enum Values<'a> {
 }
 
 /// Names the value of label `label` in the typed label set with dense index `index`.
+#[cfg_attr(feature = "small", allow(dead_code))] // only the fast paths use it
 pub(crate) type ValueOf = fn(usize, usize) -> &'static str;
 
 /// The label the overflow series carries, as the OpenTelemetry SDK specification names it.
@@ -361,12 +412,14 @@ impl<'a> SeriesLabels<'a> {
 
     /// The label names (empty for the overflow series, whose one label is not a name of
     /// the family's).
+    #[cfg_attr(feature = "small", allow(dead_code))] // only the fast paths use it
     pub(crate) fn names(&self) -> &'a [&'a str] {
         self.names
     }
 
     /// The stored label values of a dynamic family's series, if that is what these are.
     #[inline]
+    #[cfg_attr(feature = "small", allow(dead_code))] // only the fast paths use it
     pub(crate) fn encoded_values(&self) -> Option<EncodedValues<'a>> {
         match self.values {
             Values::Encoded(values) => Some(values),
@@ -377,6 +430,7 @@ impl<'a> SeriesLabels<'a> {
     /// The dense index and value function of a typed family's series, if that is what
     /// these are.
     #[inline]
+    #[cfg_attr(feature = "small", allow(dead_code))] // only the fast paths use it
     pub(crate) fn typed_parts(&self) -> Option<(usize, ValueOf)> {
         match self.values {
             Values::Typed { index, value_of } => Some((index, value_of)),
@@ -388,6 +442,7 @@ impl<'a> SeriesLabels<'a> {
     /// no labels), so they stay the same for the whole visit of that family; not for
     /// names a collector passed in with [`from_pairs`](Self::from_pairs).
     #[inline]
+    #[cfg_attr(feature = "small", allow(dead_code))] // only the fast paths use it
     pub(crate) fn names_owned_by_family(&self) -> bool {
         !matches!(self.values, Values::Strs(_))
     }

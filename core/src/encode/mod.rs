@@ -100,6 +100,8 @@
 //! keeps `le` and `quantile` label values, which Prometheus compares as strings, the same
 //! whichever format a scraper negotiates.
 
+#[cfg(feature = "small")]
+mod compact;
 mod number;
 mod openmetrics;
 mod prometheus;
@@ -501,6 +503,9 @@ impl Renderer {
     ///
     /// [`EncodeError::TooLarge`] when the next series does not fit even though the sink
     /// was empty: no retry can succeed.
+    // In the size-oriented configuration it is inlined, so that a caller whose renderer's
+    // format is known (`Renderer::prometheus()`) links that format's encoder only.
+    #[cfg_attr(feature = "small", inline(always))]
     pub fn render_chunk<R: Source + ?Sized, S: Sink + ?Sized>(
         &mut self,
         source: &R,

@@ -66,6 +66,7 @@ impl NumBuf {
 ///
 /// Four lanes at a time: the two halves of `v` (4 digits each) split into pairs of digits,
 /// then into digits, with multiply-and-shift divisions that are exact in these ranges.
+#[cfg(not(feature = "small"))]
 #[inline(always)]
 fn digits8(v: u32) -> u64 {
     let merged = u64::from(v / 10_000) | (u64::from(v % 10_000) << 32);
@@ -78,11 +79,14 @@ fn digits8(v: u32) -> u64 {
     tens + ((pairs - 10 * tens) << 8)
 }
 
+#[cfg(not(feature = "small"))]
 const ASCII: u64 = 0x3030_3030_3030_3030;
+#[cfg(not(feature = "small"))]
 const E8: u64 = 100_000_000;
 
 /// The digits of `v` (below 100,000,000) without leading zeros: 8 bytes to write, of which
 /// the returned count are the number.
+#[cfg(not(feature = "small"))]
 #[inline(always)]
 fn leading(v: u32) -> ([u8; 8], usize) {
     let digits = digits8(v);
@@ -98,6 +102,7 @@ fn leading(v: u32) -> ([u8; 8], usize) {
 /// Writes `v` in decimal at the start of `out` and returns how many bytes it took (1 to
 /// 20). It may scribble on bytes of `out` past those: the caller counts only the returned
 /// length.
+#[cfg(not(feature = "small"))]
 #[inline(always)]
 pub(crate) fn write_u64(out: &mut [u8; 24], v: u64) -> usize {
     if v < E8 {
@@ -109,6 +114,7 @@ pub(crate) fn write_u64(out: &mut [u8; 24], v: u64) -> usize {
 }
 
 /// [`write_u64`] from 100,000,000 up.
+#[cfg(not(feature = "small"))]
 #[inline(never)]
 fn write_u64_long(out: &mut [u8; 24], v: u64) -> usize {
     #[inline(always)]
@@ -371,6 +377,7 @@ mod tests {
         }
     }
 
+    #[cfg(not(feature = "small"))]
     #[test]
     fn integers_match_itoa() {
         let mut values = std::vec![0, 1, 9, 10, 99, 100, 101, 999, 1000, u64::MAX, u64::MAX - 1];

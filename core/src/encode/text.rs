@@ -7,13 +7,19 @@ use super::{FamilyName, Full, Sink};
 use crate::metric::MetricKind;
 use crate::visit::{ExemplarValue, FamilyInfo, HistogramValue, SeriesLabels, SummaryValue, Value};
 
+// The size-oriented configuration writes straight into the sink, by the general path only.
+#[cfg(feature = "small")]
+pub(crate) use super::compact::Out;
+
 /// Bytes a series is assembled in before it goes to the sink in one write (a longer
 /// series, such as a histogram's, goes in several).
+#[cfg(not(feature = "small"))]
 const SCRATCH: usize = 512;
 
 /// Whether the 64-bit `word` holds a byte that needs escaping: the classic "has a zero
 /// byte" test on the word XORed with each special byte (exact: it never reports a zero
 /// byte that is not there).
+#[cfg(not(feature = "small"))]
 #[inline(always)]
 fn special(word: u64, quotes: bool) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
@@ -29,6 +35,7 @@ fn special(word: u64, quotes: bool) -> bool {
 /// Whether the 64-bit `word` might hold a byte that needs escaping in a label value: one
 /// below `#` (which covers `\n` and `"`) or a backslash. Cheaper than [`special`], and
 /// never `false` where that is `true`: a `true` here is then settled by [`special`].
+#[cfg(not(feature = "small"))]
 #[inline(always)]
 fn suspect(word: u64) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
@@ -41,6 +48,7 @@ fn suspect(word: u64) -> bool {
 }
 
 /// Which bytes need escaping in a label value: `\\`, `\n`, `"` (non-zero entries).
+#[cfg(not(feature = "small"))]
 static ESCAPED: [u8; 256] = {
     let mut table = [0; 256];
     table[b'\\' as usize] = 1;
@@ -53,6 +61,7 @@ static ESCAPED: [u8; 256] = {
 ///
 /// Eight bytes at a time, as words: the classic "has a zero byte" test on the word XORed
 /// with each special byte.
+#[cfg(not(feature = "small"))]
 #[inline(always)]
 fn needs_escaping(bytes: &[u8], quotes: bool) -> bool {
     #[inline(always)]
@@ -92,6 +101,7 @@ fn needs_escaping(bytes: &[u8], quotes: bool) -> bool {
 /// Copies `src` to the front of `dst` (`dst.len() >= src.len()`), without a call to
 /// `memcpy` for the short pieces a sample line is made of: up to 64 bytes move as two
 /// overlapping fixed-size loads and stores.
+#[cfg(not(feature = "small"))]
 #[inline(always)]
 fn copy_short(dst: &mut [u8], src: &[u8]) {
     #[inline(always)]
@@ -127,19 +137,23 @@ fn copy_short(dst: &mut [u8], src: &[u8]) {
 /// Free room the scratch buffer keeps at the start of a single-line series, so that a
 /// typical sample line goes in whole on the fast path ([`Writer::fast_line`]); a longer
 /// one that does not fit what is left takes the general path.
+#[cfg(not(feature = "small"))]
 const LINE_ROOM: usize = 128;
 /// Free room for each line of a histogram on its fast path ([`Writer::fast_histogram`]):
 /// more than the longest such line.
+#[cfg(not(feature = "small"))]
 const HISTOGRAM_LINE_ROOM: usize = 256;
 
 /// The free part of the scratch buffer while one line is written into it on the fast path:
 /// the position lives in this slice (a register), not in [`Out`], and nothing counts until
 /// the caller commits the bytes written. Every method either writes all it was asked to or
 /// returns `None`, and the caller then drops the line and writes it the general way.
+#[cfg(not(feature = "small"))]
 struct Room<'b> {
     rest: &'b mut [u8],
 }
 
+#[cfg(not(feature = "small"))]
 impl Room<'_> {
     #[inline(always)]
     fn advance(&mut self, n: usize) {
@@ -254,6 +268,7 @@ impl Room<'_> {
 
 /// A sample's value, as the fast path writes it.
 #[derive(Clone, Copy)]
+#[cfg_attr(feature = "small", allow(dead_code))]
 enum Sample {
     U64(u64),
     I64(i64),
@@ -261,19 +276,25 @@ enum Sample {
 }
 
 /// Bytes of pre-rendered line fragments a [`Template`] holds.
+#[cfg(not(feature = "small"))]
 const TEMPLATE_BYTES: usize = 256;
 /// Labels a [`Template`] covers.
+#[cfg(not(feature = "small"))]
 const TEMPLATE_LABELS: usize = 12;
 /// Labels the fast path's fixed-size fragment blocks cover ([`Template::blocks`]).
+#[cfg(not(feature = "small"))]
 const BLOCK_LABELS: usize = 4;
 /// The fast path's block for fragment 0 (`name{a="`).
+#[cfg(not(feature = "small"))]
 const HEAD_BLOCK: usize = 64;
 /// The fast path's block for each later fragment (`",b="`, `"} `).
+#[cfg(not(feature = "small"))]
 const MID_BLOCK: usize = 32;
 
 /// Fragments of a [`Template`] in fixed-size blocks, for the fast path: each is copied as
 /// one whole block (a few vector moves, no length dispatch), of which only its length
 /// counts; the bytes past it are overwritten by what follows or lie past the line's end.
+#[cfg(not(feature = "small"))]
 struct Blocks {
     head: [u8; HEAD_BLOCK],
     head_len: usize,
@@ -291,6 +312,7 @@ struct Blocks {
 /// names a custom collector passes as plain strings ([`SeriesLabels::from_pairs`]) are
 /// compared by content as well, since such a collector may rebuild them in place between
 /// series.
+#[cfg(not(feature = "small"))]
 struct Template {
     /// What it was built for: the addresses of the name and of the label-name slice
     /// (compared, never dereferenced), and the lengths of the name, the suffix and the
@@ -305,6 +327,7 @@ struct Template {
     blocks: Option<Blocks>,
 }
 
+#[cfg(not(feature = "small"))]
 impl Template {
     const EMPTY: Template = Template {
         key: [0; 3],
@@ -436,6 +459,7 @@ impl Template {
 /// Where series are assembled: a scratch buffer. Complete series stay in it while the
 /// sink says it is sure to take them ([`Sink::remaining`]) and go to the sink in one write
 /// when it is full, when the sink cannot say, and when the writer is dropped.
+#[cfg(not(feature = "small"))]
 pub(crate) struct Out<'s, S: Sink + ?Sized> {
     sink: &'s mut S,
     scratch: [u8; SCRATCH],
@@ -449,19 +473,24 @@ pub(crate) struct Out<'s, S: Sink + ?Sized> {
 /// and the family that did not fit.
 pub(crate) struct Writer<'s, S: Sink + ?Sized> {
     pub(crate) out: Out<'s, S>,
+    #[cfg(not(feature = "small"))]
     template: Template,
+    #[cfg(not(feature = "small"))]
     buckets: BucketLabels,
     pub(crate) failed: FamilyName,
 }
 
 /// Bytes of a histogram series' rendered line start, `name_bucket{a="x",b="y",`, on the
 /// fast path ([`Writer::fast_histogram`]).
+#[cfg(not(feature = "small"))]
 const PREFIX: usize = 128;
 /// Buckets a [`BucketLabels`] covers.
+#[cfg(not(feature = "small"))]
 const BUCKET_LABELS: usize = 32;
 
 /// `le="<bound>"} ` for each bucket (`+Inf` last) of the last histogram bounds seen,
 /// rendered once for all the series that share them.
+#[cfg(not(feature = "small"))]
 struct BucketLabels {
     /// The bounds it was rendered for, as bits (`count - 1` of them).
     bounds: [u64; BUCKET_LABELS],
@@ -472,6 +501,7 @@ struct BucketLabels {
     count: usize,
 }
 
+#[cfg(not(feature = "small"))]
 impl BucketLabels {
     const EMPTY: BucketLabels = BucketLabels {
         bounds: [0; BUCKET_LABELS],
@@ -537,6 +567,15 @@ impl BucketLabels {
 }
 
 impl<'s, S: Sink + ?Sized> Writer<'s, S> {
+    #[cfg(feature = "small")]
+    pub(crate) fn new(sink: &'s mut S) -> Self {
+        Self {
+            out: Out::new(sink),
+            failed: FamilyName::EMPTY,
+        }
+    }
+
+    #[cfg(not(feature = "small"))]
     pub(crate) fn new(sink: &'s mut S) -> Self {
         Self {
             out: Out {
@@ -553,7 +592,10 @@ impl<'s, S: Sink + ?Sized> Writer<'s, S> {
 
     /// A family begins: the line template of the last one is dropped (see [`Template`]).
     pub(crate) fn begin_family(&mut self) {
-        self.template.key = [0; 3];
+        #[cfg(not(feature = "small"))]
+        {
+            self.template.key = [0; 3];
+        }
     }
 
     /// Runs `write`; if it runs out of room, cuts the sink back to where it began, notes
@@ -603,6 +645,7 @@ impl<'s, S: Sink + ?Sized> Writer<'s, S> {
     }
 }
 
+#[cfg(not(feature = "small"))]
 impl<S: Sink + ?Sized> Drop for Out<'_, S> {
     fn drop(&mut self) {
         // Whole series the sink was sure to accept (see `complete`): this cannot fail.
@@ -610,6 +653,7 @@ impl<S: Sink + ?Sized> Drop for Out<'_, S> {
     }
 }
 
+#[cfg(not(feature = "small"))]
 impl<S: Sink + ?Sized> Out<'_, S> {
     /// Sends the scratch buffer to the sink.
     #[inline]
@@ -832,7 +876,21 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
         Ok(())
     }
 
+    /// The start of a single-line sample (the size-oriented configuration keeps no
+    /// templates).
+    #[cfg(feature = "small")]
+    #[inline]
+    fn line_head(
+        &mut self,
+        name: &str,
+        suffix: &str,
+        labels: &SeriesLabels<'_>,
+    ) -> Result<(), Full> {
+        self.head(name, suffix, labels, None)
+    }
+
     /// The start of a single-line sample, from the family's template when it has one.
+    #[cfg(not(feature = "small"))]
     #[inline(always)]
     fn line_head(
         &mut self,
@@ -878,6 +936,14 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
     /// family (or one without labels) whose label values need no escaping. Returns `false`,
     /// having written nothing, when it does not apply or the line does not fit; the caller
     /// then writes the line the general way.
+    #[cfg(feature = "small")]
+    #[inline(always)]
+    fn fast_line(&mut self, _: &str, _: &str, _: &SeriesLabels<'_>, _: Sample) -> bool {
+        false
+    }
+
+    /// The fast path of a single-line sample (see above).
+    #[cfg(not(feature = "small"))]
     #[inline(always)]
     fn fast_line(
         &mut self,
@@ -920,6 +986,7 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
     /// Writes `a="x",b="y",` (each pair followed by a comma): a copy of `earlier` when
     /// that is still in the scratch buffer, else freshly escaped. Returns where it now is
     /// (`None` if it did not stay in one piece in the scratch buffer).
+    #[cfg(not(feature = "small"))]
     #[inline]
     fn label_block(
         &mut self,
@@ -1078,9 +1145,31 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
             }
             return Ok(());
         }
+        #[cfg(feature = "small")]
+        {
+            // Every line written whole by the general path.
+            for (index, (le, count)) in h.cumulative().enumerate() {
+                self.head(name, "_bucket", labels, Some(("le", le)))?;
+                self.u64(count)?;
+                if OPENMETRICS {
+                    h.with_exemplar(index, |e| e.map_or(Ok(()), |e| self.exemplar(e)))?;
+                }
+                self.bytes(b"\n")?;
+            }
+            if aggregates {
+                self.head(name, "_sum", labels, None)?;
+                self.f64(h.sum())?;
+                self.bytes(b"\n")?;
+                self.head(name, "_count", labels, None)?;
+                self.u64(h.count())?;
+                self.bytes(b"\n")?;
+            }
+        }
         // The series' labels are escaped once, as `a="x",b="y",`, and copied into
         // the following lines while that text is still in the scratch buffer.
+        #[cfg(not(feature = "small"))]
         let mut block = None;
+        #[cfg(not(feature = "small"))]
         for (index, (le, count)) in h.cumulative().enumerate() {
             self.bytes(name.as_bytes())?;
             self.bytes(b"_bucket{")?;
@@ -1089,11 +1178,12 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
             self.f64(le)?;
             self.bytes(b"\"} ")?;
             self.u64(count)?;
-            if OPENMETRICS && let Some(exemplar) = h.exemplar(index) {
-                self.exemplar(&exemplar)?;
+            if OPENMETRICS {
+                h.with_exemplar(index, |e| e.map_or(Ok(()), |e| self.exemplar(e)))?;
             }
             self.bytes(b"\n")?;
         }
+        #[cfg(not(feature = "small"))]
         for (suffix, last) in [(&b"_sum"[..], false), (&b"_count"[..], true)] {
             if !aggregates {
                 break;
@@ -1126,6 +1216,20 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
     /// (`name_bucket{a="x",b="y",`) needs no escaping and fits [`PREFIX`] bytes: that start
     /// is rendered once and each line is written whole into the scratch buffer. `false`,
     /// having written nothing, when this does not apply.
+    #[cfg(feature = "small")]
+    #[inline(always)]
+    fn fast_histogram(
+        &mut self,
+        _: &str,
+        _: &SeriesLabels<'_>,
+        _: &HistogramValue<'_>,
+        _: bool,
+    ) -> Result<bool, Full> {
+        Ok(false)
+    }
+
+    /// The fast path of a histogram series (see above).
+    #[cfg(not(feature = "small"))]
     #[inline(never)]
     fn fast_histogram(
         &mut self,
@@ -1273,6 +1377,7 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
 
 /// The fast path's line: the template's blocks with the label values between them, then
 /// `value` and `\n`.
+#[cfg(not(feature = "small"))]
 #[inline(always)]
 fn fill_line<'m>(
     room: &mut Room<'_>,
@@ -1303,6 +1408,7 @@ fn fill_line<'m>(
 
 /// Writes the label values between a template's fragments (after the first, which the
 /// caller wrote), closing the braces early if there are fewer values than names.
+#[cfg(not(feature = "small"))]
 #[inline(always)]
 fn fill<'v, S: Sink + ?Sized>(
     out: &mut Out<'_, S>,
@@ -1359,6 +1465,7 @@ pub(crate) fn openmetrics_family_name(name: &str, kind: MetricKind) -> &str {
 mod tests {
     use super::*;
 
+    #[cfg(not(feature = "small"))]
     #[test]
     fn escaping_check_matches_a_byte_by_byte_scan() {
         let pool = [
@@ -1392,6 +1499,7 @@ mod tests {
         }
     }
 
+    #[cfg(not(feature = "small"))]
     #[test]
     fn fast_value_check_matches_a_byte_by_byte_scan() {
         let pool = [
@@ -1458,6 +1566,7 @@ mod tests {
         assert_eq!(sink.as_str(), expected);
     }
 
+    #[cfg(not(feature = "small"))]
     #[test]
     fn short_copies_copy_exactly() {
         let src: std::vec::Vec<u8> = (0..100u8).collect();

@@ -29,14 +29,13 @@ use core::fmt;
 use core::ops::ControlFlow;
 
 use crate::collect::{Collect, SeriesSink};
-use crate::encoded;
 use crate::error::BoundsError;
 use crate::macros::{const_fn, fresh_array};
 use crate::metric::histogram::bucket_index;
 use crate::metric::{Counter, Metric, MetricKind, add_f64, check_bounds};
 use crate::names::is_valid_label_name;
 use crate::sync::{AtomicU64, Ordering, spin_loop};
-use crate::value::{ExemplarValue, HistogramValue, SeriesLabels, Value};
+use crate::value::{ExemplarSlots, ExemplarValue, HistogramValue, SeriesLabels, Value};
 
 /// The most UTF-8 code points an exemplar's label names and values may have together
 /// (OpenMetrics 1.0).
@@ -92,12 +91,10 @@ impl<'a> Exemplar<'a> {
         self.labels
     }
 
-    /// Checks the labels and encodes them (as a dynamic series stores its label values:
-    /// names and values alternating): `(bytes used, pairs)`.
-    fn encode(
-        &self,
-        out: &mut [u8; EXEMPLAR_LABEL_BYTES],
-    ) -> Result<(usize, usize), ExemplarError> {
+    /// Checks the labels: `(bytes their encoding takes, pairs)`. They are encoded as a
+    /// dynamic series stores its label values (names and values alternating), straight
+    /// into the slot's words when stored, without a copy on the stack.
+    fn check(&self) -> Result<(usize, usize), ExemplarError> {
         let mut runes = 0;
         for (i, (name, value)) in self.labels.iter().enumerate() {
             if !is_valid_label_name(name) {
@@ -111,16 +108,16 @@ impl<'a> Exemplar<'a> {
         if runes > EXEMPLAR_MAX_RUNES {
             return Err(ExemplarError::TooLong { runes });
         }
-        // Within the rune limit a label set has at most 128 pairs (a valid name has at least
-        // one character), so this flat list never runs short.
-        let mut strings = [""; 2 * EXEMPLAR_MAX_RUNES];
-        for (i, &(name, value)) in self.labels.iter().enumerate() {
-            strings[2 * i] = name;
-            strings[2 * i + 1] = value;
+        // `encoded`'s layout: a `u16` length per string, then the strings.
+        let mut bytes = 0usize;
+        for (name, value) in self.labels {
+            if u16::try_from(name.len().max(value.len())).is_err() {
+                bytes = usize::MAX;
+                break;
+            }
+            bytes += 4 + name.len() + value.len();
         }
-        let strings = &strings[..2 * self.labels.len()];
-        let bytes = encoded::encoded_len(strings).unwrap_or(usize::MAX);
-        if bytes > EXEMPLAR_LABEL_BYTES || !encoded::encode(strings, out) {
+        if bytes > EXEMPLAR_LABEL_BYTES {
             return Err(ExemplarError::NoRoom { bytes });
         }
         Ok((bytes, self.labels.len()))
@@ -198,7 +195,52 @@ pub(crate) struct ExemplarSlot {
     words: [AtomicU64; WORDS],
 }
 
-/// A reader's copy of a slot.
+impl<const BUCKETS: usize> ExemplarSlots for [ExemplarSlot; BUCKETS] {
+    fn has_any(&self) -> bool {
+        self.iter()
+            .any(|slot| slot.seq.load(Ordering::Acquire) != 0)
+    }
+
+    fn read(&self, index: usize, f: &mut dyn FnMut(Option<&ExemplarValue<'_>>)) {
+        match self.get(index) {
+            Some(slot) => slot.read(f),
+            None => f(None),
+        }
+    }
+}
+
+/// Packs bytes into a slot's words, little-endian, eight to a word.
+struct Packer<'s> {
+    words: core::slice::Iter<'s, AtomicU64>,
+    word: u64,
+    filled: u32,
+}
+
+impl Packer<'_> {
+    #[inline]
+    fn push(&mut self, byte: u8) {
+        self.word |= u64::from(byte) << (8 * self.filled);
+        self.filled += 1;
+        if self.filled == 8 {
+            self.finish();
+        }
+    }
+
+    /// Stores the word being filled, if any bytes are in it.
+    #[inline]
+    fn finish(&mut self) {
+        if self.filled > 0
+            && let Some(slot) = self.words.next()
+        {
+            slot.store(self.word, Ordering::Release);
+        }
+        (self.word, self.filled) = (0, 0);
+    }
+}
+
+/// A reader's copy of a slot (the tests' view; encoders read through
+/// [`ExemplarSlot::read`], which copies into its own frame).
+#[cfg(test)]
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ExemplarCopy {
     bytes: [u8; EXEMPLAR_LABEL_BYTES],
@@ -208,6 +250,7 @@ pub(crate) struct ExemplarCopy {
     timestamp: Option<u64>,
 }
 
+#[cfg(test)]
 impl ExemplarCopy {
     /// The exemplar, borrowing this copy.
     pub(crate) fn value(&self) -> ExemplarValue<'_> {
@@ -235,8 +278,7 @@ impl ExemplarSlot {
 
     /// Stores `exemplar` with `value`, unless another writer holds the slot.
     pub(crate) fn store(&self, exemplar: &Exemplar<'_>, value: f64) -> Result<(), ExemplarError> {
-        let mut bytes = [0u8; EXEMPLAR_LABEL_BYTES];
-        let (len, pairs) = exemplar.encode(&mut bytes)?;
+        let (len, pairs) = exemplar.check()?;
         let seq = self.seq.load(Ordering::Relaxed);
         if seq & 1 == 1
             || self
@@ -263,18 +305,68 @@ impl ExemplarSlot {
             len as u64 | ((pairs as u64) << 16) | flag,
             Ordering::Release,
         );
-        for (word, chunk) in self.words.iter().zip(bytes[..len].chunks(8)) {
-            let mut le = [0u8; 8];
-            le[..chunk.len()].copy_from_slice(chunk);
-            word.store(u64::from_le_bytes(le), Ordering::Release);
+        // The encoded labels (`encoded`'s layout: a `u16` length per string, then the
+        // strings), eight bytes to a word, with no copy on the stack: `check` found the
+        // `len` bytes to fit the words.
+        let mut packer = Packer {
+            words: self.words.iter(),
+            word: 0,
+            filled: 0,
+        };
+        for (name, value) in exemplar.labels {
+            for len in [name.len(), value.len()] {
+                packer.push(len as u8);
+                packer.push((len >> 8) as u8);
+            }
         }
+        for (name, value) in exemplar.labels {
+            for string in [name, value] {
+                for &byte in string.as_bytes() {
+                    packer.push(byte);
+                }
+            }
+        }
+        packer.finish();
         self.seq.store(seq.wrapping_add(2), Ordering::Release);
         Ok(())
     }
 
     /// A consistent copy of the stored exemplar; `None` if there is none, or writers kept
     /// changing it for every try.
+    #[cfg(test)]
     pub(crate) fn load(&self) -> Option<ExemplarCopy> {
+        let mut bytes = [0u8; EXEMPLAR_LABEL_BYTES];
+        let (len, pairs, value, timestamp) = self.read_into(&mut bytes)?;
+        Some(ExemplarCopy {
+            bytes,
+            len,
+            pairs,
+            value,
+            timestamp,
+        })
+    }
+
+    /// Calls `f` with a consistent read of the stored exemplar (`None` if there is none,
+    /// or writers kept changing it for every try), copied once, into this frame.
+    #[inline]
+    pub(crate) fn read<R>(&self, f: impl FnOnce(Option<&ExemplarValue<'_>>) -> R) -> R {
+        let mut bytes = [0u8; EXEMPLAR_LABEL_BYTES];
+        match self.read_into(&mut bytes) {
+            Some((len, pairs, value, timestamp)) => f(Some(&ExemplarValue::encoded(
+                &bytes[..len],
+                pairs,
+                value,
+                timestamp,
+            ))),
+            None => f(None),
+        }
+    }
+
+    /// The sequence-lock read into `bytes`: `(label bytes, pairs, value, timestamp)`.
+    fn read_into(
+        &self,
+        bytes: &mut [u8; EXEMPLAR_LABEL_BYTES],
+    ) -> Option<(usize, usize, f64, Option<u64>)> {
         for _ in 0..READ_TRIES {
             let before = self.seq.load(Ordering::Acquire);
             if before == 0 {
@@ -288,19 +380,14 @@ impl ExemplarSlot {
             let timestamp = self.timestamp.load(Ordering::Acquire);
             let meta = self.meta.load(Ordering::Acquire);
             let len = ((meta & 0xffff) as usize).min(EXEMPLAR_LABEL_BYTES);
-            let mut bytes = [0u8; EXEMPLAR_LABEL_BYTES];
             for (word, chunk) in self.words.iter().zip(bytes[..len].chunks_mut(8)) {
                 let le = word.load(Ordering::Acquire).to_le_bytes();
                 chunk.copy_from_slice(&le[..chunk.len()]);
             }
             if self.seq.load(Ordering::Relaxed) == before {
-                return Some(ExemplarCopy {
-                    bytes,
-                    len,
-                    pairs: ((meta >> 16) & 0xff) as usize,
-                    value,
-                    timestamp: (meta & HAS_TIMESTAMP != 0).then_some(timestamp),
-                });
+                let pairs = ((meta >> 16) & 0xff) as usize;
+                let timestamp = (meta & HAS_TIMESTAMP != 0).then_some(timestamp);
+                return Some((len, pairs, value, timestamp));
             }
             spin_loop();
         }
@@ -396,10 +483,10 @@ impl Metric for CounterWithExemplar {
 
     fn read<R>(&self, _: &(), f: impl FnOnce(&Value<'_>) -> R) -> R {
         let total = self.get();
-        match self.exemplar.load() {
-            Some(copy) => f(&Value::CounterWithExemplar(total, copy.value())),
+        self.exemplar.read(|exemplar| match exemplar {
+            Some(exemplar) => f(&Value::CounterWithExemplar(total, *exemplar)),
             None => f(&Value::Counter(total)),
-        }
+        })
     }
 }
 
@@ -475,14 +562,10 @@ impl<const BUCKETS: usize> HistogramExemplarCells<BUCKETS> {
         for (out, cell) in counts.iter_mut().zip(&self.counts) {
             *out = cell.load(Ordering::Acquire);
         }
-        let copies: [Option<ExemplarCopy>; BUCKETS] =
-            core::array::from_fn(|i| self.exemplars[i].load());
-        let exemplars: [Option<ExemplarValue<'_>>; BUCKETS] =
-            core::array::from_fn(|i| copies[i].as_ref().map(ExemplarCopy::value));
         let used = (bounds.len() + 1).min(BUCKETS);
         let bounds = &bounds[..used - 1];
         let value = HistogramValue::new(bounds, &counts[..used], self.sum())
-            .with_exemplars(&exemplars[..used]);
+            .with_exemplar_slots(&self.exemplars);
         f(&Value::Histogram(value))
     }
 }
