@@ -1,0 +1,12 @@
+//! OTLP metric push: one registry visit per export, sent over gRPC (`otlp-grpc`) or
+//! HTTP/protobuf (`otlp-http`).
+
+pub mod map;
+pub mod retry;
+pub mod settings;
+
+pub use map::{Collection, Mapper, MetricSource, OVERFLOW_ATTRIBUTE, SummaryChoice};
+pub use settings::{
+    BreakerSettings, ENV_VARS, MetricsSettings, RetrySettings, SettingsError, metrics_endpoint,
+    parse_headers,
+};
