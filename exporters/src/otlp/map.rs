@@ -19,7 +19,7 @@
 //! last accepted one, and its start time is that export's time.
 //!
 //! The sketch as an `ExponentialHistogram`: `scale`, the positive bucket row (`offset`,
-//! counts) as the sketch holds it; positive values below the row are counted in the zero
+//! counts) as the sketch holds it, without empty buckets at either end; positive values below the row are counted in the zero
 //! bucket, whose `zero_threshold` is the row's lower edge; values above the row are
 //! counted in one extra bucket after it; the sketch keeps no magnitudes for negative
 //! values, so they are counted in one negative bucket at the magnitude of the smallest
@@ -565,6 +565,16 @@ impl Collector<'_> {
         if overflow > 0 {
             positive.push(overflow);
         }
+        // Empty buckets at either end of the row are not sent.
+        let leading = positive.iter().take_while(|c| **c == 0).count();
+        let trailing = positive[leading..].iter().rev().take_while(|c| **c == 0).count();
+        positive.truncate(positive.len() - trailing);
+        positive.drain(..leading);
+        let row_offset = if positive.is_empty() {
+            0
+        } else {
+            offset.saturating_add(leading as i32)
+        };
         let base = 2f64.powf(2f64.powi(-scale));
         let negatives = (negative > 0).then(|| {
             // One bucket at the magnitude of the smallest observation.
@@ -592,7 +602,7 @@ impl Collector<'_> {
                 0.0
             },
             positive: Some(Buckets {
-                offset,
+                offset: row_offset,
                 bucket_counts: positive,
             }),
             negative: negatives,
