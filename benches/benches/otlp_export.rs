@@ -138,7 +138,10 @@ fn corral(fixture: &Fixture) -> &'static Registry<128> {
         .register(Desc::new("bench_latency_ms", "Request latency"), latency)
         .expect("register");
     for (route, value) in fixture.observations() {
-        latency.try_with_labels([route]).expect("room").observe(value);
+        latency
+            .try_with_labels([route])
+            .expect("room")
+            .observe(value);
     }
     registry
 }
@@ -296,10 +299,8 @@ fn main() {
         encoded.clear();
         request.encode(&mut encoded).expect("encode");
         wire.clear();
-        let mut gz = flate2::write::GzEncoder::new(
-            std::mem::take(&mut wire),
-            flate2::Compression::fast(),
-        );
+        let mut gz =
+            flate2::write::GzEncoder::new(std::mem::take(&mut wire), flate2::Compression::fast());
         gz.write_all(&encoded).expect("gzip");
         wire = gz.finish().expect("gzip");
     };
@@ -346,7 +347,10 @@ fn main() {
             raw,
         );
     };
-    println!("one OTLP export of 10,000 series, median of {} runs", RUNS * 3);
+    println!(
+        "one OTLP export of 10,000 series, median of {} runs",
+        RUNS * 3
+    );
     row("corral", &c, wire.len(), encoded.len());
     row("opentelemetry", &o, otel_body.len(), otel_raw);
     println!(

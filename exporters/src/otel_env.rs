@@ -59,7 +59,10 @@ pub(crate) fn check_url(source: &str, url: &str) -> Result<(), SettingsError> {
 }
 
 /// `k=v,k2=v2`, keys trimmed, values trimmed and URL-decoded.
-pub(crate) fn parse_pairs(source: &str, text: &str) -> Result<Vec<(String, String)>, SettingsError> {
+pub(crate) fn parse_pairs(
+    source: &str,
+    text: &str,
+) -> Result<Vec<(String, String)>, SettingsError> {
     let mut pairs = Vec::new();
     for item in text.split(',') {
         if item.trim().is_empty() {

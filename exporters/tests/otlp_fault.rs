@@ -67,7 +67,7 @@ fn a_dead_collector_costs_nothing_and_loses_nothing() {
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
         ("OTEL_METRIC_EXPORT_INTERVAL", "150"),
-        ("OTEL_EXPORTER_OTLP_TIMEOUT", "100"),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "2000"),
     ];
     let settings = MetricsSettings::from_config(&config, |name| {
         env.iter()
@@ -115,10 +115,16 @@ fn a_dead_collector_costs_nothing_and_loses_nothing() {
         opened |= exporter.stats().breaker == BreakerState::Open;
     }
     let down = exporter.stats();
-    assert!(opened, "the breaker opened while the collector was down: {down:?}");
+    assert!(
+        opened,
+        "the breaker opened while the collector was down: {down:?}"
+    );
     assert!(down.breaker_opened >= 1, "{down:?}");
     assert!(down.exports_failed >= 2, "{down:?}");
-    assert!(down.exports_skipped >= 1, "open: intervals skipped at no cost: {down:?}");
+    assert!(
+        down.exports_skipped >= 1,
+        "open: intervals skipped at no cost: {down:?}"
+    );
     let rate_down = rate_down.iter().copied().fold(f64::INFINITY, f64::min);
 
     // Back on the same port.
@@ -129,7 +135,11 @@ fn a_dead_collector_costs_nothing_and_loses_nothing() {
     while exporter.stats().breaker != BreakerState::Closed && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(exporter.stats().breaker, BreakerState::Closed, "the breaker closed again");
+    assert_eq!(
+        exporter.stats().breaker,
+        BreakerState::Closed,
+        "the breaker closed again"
+    );
     let rate_after = rate(&done, Duration::from_millis(600));
 
     stop.store(true, Ordering::Relaxed);
@@ -149,7 +159,10 @@ fn a_dead_collector_costs_nothing_and_loses_nothing() {
          stats {:?}",
         exporter_stats_line(&down)
     );
-    assert_eq!(received, total, "deltas received sum to the final cumulative value");
+    assert_eq!(
+        received, total,
+        "deltas received sum to the final cumulative value"
+    );
     assert!(
         rss_max <= rss_down_start + 2048,
         "RSS flat while the collector is down: {rss_down_start} KiB, then up to {rss_max} KiB"

@@ -21,17 +21,23 @@ static BOUNDS: [f64; 2] = [0.1, 1.0];
 static SIZES: SummaryConfig = SummaryConfig::new(0.1);
 
 fn app() -> (&'static Registry<16>, &'static Counter) {
-    let r: &'static Registry<16> =
-        leak(Registry::with_config(RegistryConfig::DEFAULT.with_self_metrics(false)));
+    let r: &'static Registry<16> = leak(Registry::with_config(
+        RegistryConfig::DEFAULT.with_self_metrics(false),
+    ));
     let jobs = leak(Counter::new());
-    r.register(Desc::new("app_jobs_total", "Jobs done"), jobs).unwrap();
+    r.register(Desc::new("app_jobs_total", "Jobs done"), jobs)
+        .unwrap();
     jobs.inc_by(7);
     let temp = leak(Gauge::new());
-    r.register(Desc::new("app_temperature", "Temperature"), temp).unwrap();
+    r.register(Desc::new("app_temperature", "Temperature"), temp)
+        .unwrap();
     temp.set(21.5);
     let lat = leak(HistogramWithExemplars::<3>::new(&BOUNDS));
-    r.register(Desc::new("app_latency_seconds", "Latency").with_unit("seconds"), lat)
-        .unwrap();
+    r.register(
+        Desc::new("app_latency_seconds", "Latency").with_unit("seconds"),
+        lat,
+    )
+    .unwrap();
     lat.observe(0.05);
     lat.observe_with_exemplar(
         0.5,
@@ -42,7 +48,8 @@ fn app() -> (&'static Registry<16>, &'static Counter) {
     )
     .unwrap();
     let sent = leak(CounterWithExemplar::new());
-    r.register(Desc::new("app_sent_total", "Sent"), sent).unwrap();
+    r.register(Desc::new("app_sent_total", "Sent"), sent)
+        .unwrap();
     sent.inc_by(3);
     let sizes = leak(Summary::<1024>::new(SIZES));
     r.register(Desc::new("app_sizes", "Sizes"), sizes).unwrap();
@@ -115,7 +122,10 @@ fn check_cumulative_export(rotel: &Rotel) {
         out.contains("-> service.name: Str(otlp-test)"),
         "resource attributes:\n{out}"
     );
-    assert!(out.contains("InstrumentationScope corral-exporters"), "{out}");
+    assert!(
+        out.contains("InstrumentationScope corral-exporters"),
+        "{out}"
+    );
 
     let jobs = points(&out, "app_jobs");
     assert!(jobs.len() >= 2, "{out}");
@@ -224,8 +234,8 @@ fn delta_export_on_a_current_thread_runtime() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let exporter = OtlpMetricExporter::start_on(&tokio::runtime::Handle::current(), r, s)
-            .unwrap();
+        let exporter =
+            OtlpMetricExporter::start_on(&tokio::runtime::Handle::current(), r, s).unwrap();
         for _ in 0..5 {
             jobs.inc_by(10);
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -261,6 +271,10 @@ fn delta_export_on_a_current_thread_runtime() {
         assert!(start < end);
         previous_end = Some(end);
     }
-    assert_eq!(sum, jobs.get() as i64, "deltas sum to the cumulative value:\n{out}");
+    assert_eq!(
+        sum,
+        jobs.get() as i64,
+        "deltas sum to the cumulative value:\n{out}"
+    );
     assert_eq!(jobs.get(), 7 + 51);
 }

@@ -362,7 +362,9 @@ async fn run(
             || state.shared.stop.load(Ordering::Acquire);
         if stop {
             // The final export, bounded by the request timeout, without retries.
-            state.export(Instant::now() + state.settings.timeout, true).await;
+            state
+                .export(Instant::now() + state.settings.timeout, true)
+                .await;
             return;
         }
         let deadline = Instant::now() + interval;
@@ -407,14 +409,15 @@ impl Loop {
         let mut outcome = Decision::Fail;
         let mut answer = Answer::Transport(String::new());
         for attempt in 0..attempts {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            // Each attempt gets the whole request timeout (cutting it short would make a
+            // collector that is merely slow look dead, and a request it did accept would
+            // be sent again); retries start only before the next interval.
+            if attempt > 0 && Instant::now() >= deadline {
                 break;
             }
-            let timeout = self.settings.timeout.min(left);
             answer = self
                 .transport
-                .send(&request, &mut self.encoded, timeout)
+                .send(&request, &mut self.encoded, self.settings.timeout)
                 .await;
             outcome = classify(&answer.response(), SystemTime::now());
             let Decision::Retry(asked) = outcome else {
@@ -432,7 +435,9 @@ impl Loop {
             tokio::time::sleep(wait).await;
         }
         let elapsed = started.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
-        stats.duration_nanos_total.fetch_add(elapsed, Ordering::Relaxed);
+        stats
+            .duration_nanos_total
+            .fetch_add(elapsed, Ordering::Relaxed);
         stats.last_duration_nanos.store(elapsed, Ordering::Relaxed);
         match outcome {
             Decision::Accepted | Decision::PartialSuccess => {
@@ -463,7 +468,14 @@ impl Loop {
                 self.mapper.abandon();
                 stats.exports_failed.fetch_add(1, Ordering::Relaxed);
                 if self.breaker.record_failure(Instant::now()) {
-                    stats.breaker_opened.fetch_add(1, Ordering::Relaxed);
+                    // Logged when the breaker opens, not on every failed interval.
+                    if stats.breaker_opened.fetch_add(1, Ordering::Relaxed) == 0 {
+                        eprintln!(
+                            "corral OTLP metric exporter: exports to {} keep failing \
+                             ({answer:?}); the circuit breaker is open",
+                            self.settings.endpoint
+                        );
+                    }
                 }
             }
         }

@@ -393,12 +393,14 @@ impl Collector<'_> {
     /// or when there is no delta table).
     fn baseline(
         &mut self,
-        key: u64,
+        family: &str,
+        labels: &SeriesLabels<'_>,
         ints: &[u64],
         float: f64,
         offset: i32,
     ) -> Option<(Vec<u64>, f64, i32)> {
         let table = self.mapper.delta.as_mut()?;
+        let key = series_key(family, labels);
         let generation = table.generation;
         let Some(slot) = table.slot(key) else {
             self.untracked += 1;
@@ -432,9 +434,9 @@ impl Collector<'_> {
             Value::FloatCounter(v) => (None, v, None),
             _ => return,
         };
-        let key = series_key(family, labels);
         let ints = int.map(|v| [v]);
-        let value = match self.baseline(key, ints.as_ref().map_or(&[], |a| a), float, 0) {
+        let value = match self.baseline(family, labels, ints.as_ref().map_or(&[], |a| a), float, 0)
+        {
             None => match int {
                 Some(v) => number_data_point::Value::AsInt(v as i64),
                 None => number_data_point::Value::AsDouble(float),
@@ -461,8 +463,7 @@ impl Collector<'_> {
         let Value::Histogram(h) = value else {
             return;
         };
-        let key = series_key(family, labels);
-        let (counts, sum) = match self.baseline(key, h.counts(), h.sum(), 0) {
+        let (counts, sum) = match self.baseline(family, labels, h.counts(), h.sum(), 0) {
             None => (h.counts().to_vec(), h.sum()),
             Some((base, base_sum, _)) => (
                 h.counts()
@@ -541,8 +542,7 @@ impl Collector<'_> {
         .chain(row.iter().copied())
         .collect();
         let windowed = sketch.is_windowed();
-        let key = series_key(family, labels);
-        let (cells, sum) = match self.baseline(key, &cumulative, sketch.sum(), offset) {
+        let (cells, sum) = match self.baseline(family, labels, &cumulative, sketch.sum(), offset) {
             None => (cumulative, sketch.sum()),
             Some((base, base_sum, base_offset)) => {
                 let mut cells = cumulative;
@@ -567,7 +567,11 @@ impl Collector<'_> {
         }
         // Empty buckets at either end of the row are not sent.
         let leading = positive.iter().take_while(|c| **c == 0).count();
-        let trailing = positive[leading..].iter().rev().take_while(|c| **c == 0).count();
+        let trailing = positive[leading..]
+            .iter()
+            .rev()
+            .take_while(|c| **c == 0)
+            .count();
         positive.truncate(positive.len() - trailing);
         positive.drain(..leading);
         let row_offset = if positive.is_empty() {
@@ -800,18 +804,29 @@ mod tests {
         r.register(Desc::new("cost_total", "Cost"), cost).unwrap();
         cost.inc_by(2.5);
         let temp = leak(Gauge::new());
-        r.register(Desc::new("temperature_celsius", "T").with_unit("celsius"), temp)
-            .unwrap();
+        r.register(
+            Desc::new("temperature_celsius", "T").with_unit("celsius"),
+            temp,
+        )
+        .unwrap();
         temp.set(-3.5);
         let depth = leak(IntGauge::new());
-        r.register(Desc::new("queue_depth", "Depth"), depth).unwrap();
+        r.register(Desc::new("queue_depth", "Depth"), depth)
+            .unwrap();
         depth.set(-4);
         let lat = leak(HistogramWithExemplars::<3>::new(&BOUNDS));
-        r.register(Desc::new("latency_seconds", "Latency").with_unit("seconds"), lat)
-            .unwrap();
+        r.register(
+            Desc::new("latency_seconds", "Latency").with_unit("seconds"),
+            lat,
+        )
+        .unwrap();
         lat.observe(0.5);
-        lat.observe_with_exemplar(5.0, &Exemplar::new(&[("trace_id", TRACE), ("span_id", SPAN), ("user", "u1")]).with_timestamp_unix_nanos(42))
-            .unwrap();
+        lat.observe_with_exemplar(
+            5.0,
+            &Exemplar::new(&[("trace_id", TRACE), ("span_id", SPAN), ("user", "u1")])
+                .with_timestamp_unix_nanos(42),
+        )
+        .unwrap();
         lat.observe(50.0);
         let sent = leak(CounterWithExemplar::new());
         r.register(Desc::new("sent_total", "Sent"), sent).unwrap();
@@ -831,7 +846,8 @@ mod tests {
             paths.with_labels([p]).inc();
         }
         let empty: &'static DynamicFamily<Counter, 1, 8> = leak(DynamicFamily::new(["x"]));
-        r.register(Desc::new("never_total", "Never"), empty).unwrap();
+        r.register(Desc::new("never_total", "Never"), empty)
+            .unwrap();
 
         let mut m = Mapper::new(
             &[("service.name".into(), "svc".into())],
@@ -851,30 +867,49 @@ mod tests {
             attr(&rm.resource.as_ref().unwrap().attributes, "service.name"),
             Some(any_value::Value::StringValue("svc".into()))
         );
-        assert_eq!(rm.scope_metrics[0].scope.as_ref().unwrap().name, "corral-exporters");
+        assert_eq!(
+            rm.scope_metrics[0].scope.as_ref().unwrap().name,
+            "corral-exporters"
+        );
         assert!(
             !metrics(&c).iter().any(|m| m.name == "never"),
             "a family without series sends no metric"
         );
 
-        let Data::Sum(s) = find(&c, "jobs") else { panic!() };
+        let Data::Sum(s) = find(&c, "jobs") else {
+            panic!()
+        };
         assert!(s.is_monotonic);
-        assert_eq!(s.aggregation_temporality, AggregationTemporality::Cumulative as i32);
+        assert_eq!(
+            s.aggregation_temporality,
+            AggregationTemporality::Cumulative as i32
+        );
         assert_eq!(int(&s.data_points[0]), 7);
         assert_eq!(s.data_points[0].start_time_unix_nano, 1_000);
         assert_eq!(s.data_points[0].time_unix_nano, 5_000);
-        let Data::Sum(s) = find(&c, "cost") else { panic!() };
+        let Data::Sum(s) = find(&c, "cost") else {
+            panic!()
+        };
         assert_eq!(double(&s.data_points[0]), 2.5);
-        let Data::Gauge(g) = find(&c, "temperature_celsius") else { panic!() };
+        let Data::Gauge(g) = find(&c, "temperature_celsius") else {
+            panic!()
+        };
         assert_eq!(double(&g.data_points[0]), -3.5);
         assert_eq!(g.data_points[0].start_time_unix_nano, 0);
-        let Data::Gauge(g) = find(&c, "queue_depth") else { panic!() };
+        let Data::Gauge(g) = find(&c, "queue_depth") else {
+            panic!()
+        };
         assert_eq!(int(&g.data_points[0]), -4);
 
-        let lat_metric = metrics(&c).iter().find(|m| m.name == "latency_seconds").unwrap();
+        let lat_metric = metrics(&c)
+            .iter()
+            .find(|m| m.name == "latency_seconds")
+            .unwrap();
         assert_eq!(lat_metric.unit, "s");
         assert_eq!(lat_metric.description, "Latency");
-        let Data::Histogram(h) = find(&c, "latency_seconds") else { panic!() };
+        let Data::Histogram(h) = find(&c, "latency_seconds") else {
+            panic!()
+        };
         let p = &h.data_points[0];
         assert_eq!(p.explicit_bounds, [1.0, 10.0], "no +Inf bound");
         assert_eq!(p.bucket_counts, [1, 1, 1], "counts include +Inf");
@@ -893,28 +928,49 @@ mod tests {
         );
         assert_eq!(e.filtered_attributes.len(), 1);
 
-        let Data::Sum(s) = find(&c, "sent") else { panic!() };
+        let Data::Sum(s) = find(&c, "sent") else {
+            panic!()
+        };
         assert_eq!(int(&s.data_points[0]), 3);
-        assert_eq!(s.data_points[0].exemplars[0].value, Some(exemplar::Value::AsDouble(3.0)));
+        assert_eq!(
+            s.data_points[0].exemplars[0].value,
+            Some(exemplar::Value::AsDouble(3.0))
+        );
         assert_eq!(s.data_points[0].exemplars[0].time_unix_nano, 5_000);
 
-        let Data::Summary(s) = find(&c, "sizes") else { panic!() };
+        let Data::Summary(s) = find(&c, "sizes") else {
+            panic!()
+        };
         let p = &s.data_points[0];
         assert_eq!(p.count, 7);
         assert_eq!(p.quantile_values.len(), 2);
         assert_eq!(p.quantile_values[0].quantile, 0.5);
         assert!((p.quantile_values[0].value - 1.0).abs() < 0.02, "{p:?}");
 
-        let Data::ExponentialHistogram(x) = find(&c, "times") else { panic!() };
+        let Data::ExponentialHistogram(x) = find(&c, "times") else {
+            panic!()
+        };
         let p = &x.data_points[0];
         assert_eq!(p.scale, 6);
         let positive = p.positive.as_ref().unwrap();
         let in_buckets: u64 = positive.bucket_counts.iter().sum();
         assert_eq!(p.count, 7);
-        assert_eq!(p.zero_count + in_buckets, 7, "count = zero + positive (+ negative)");
+        assert_eq!(
+            p.zero_count + in_buckets,
+            7,
+            "count = zero + positive (+ negative)"
+        );
         assert_eq!(p.zero_count, 1, "0.05 is below the row (lowest 0.1)");
-        assert!(p.zero_threshold > 0.09 && p.zero_threshold <= 0.1, "{}", p.zero_threshold);
-        assert_eq!(*positive.bucket_counts.last().unwrap(), 1, "1e9 above the row");
+        assert!(
+            p.zero_threshold > 0.09 && p.zero_threshold <= 0.1,
+            "{}",
+            p.zero_threshold
+        );
+        assert_eq!(
+            *positive.bucket_counts.last().unwrap(),
+            1,
+            "1e9 above the row"
+        );
         // 1.0 is the top of bucket -1 (upper-inclusive), 2.0 of bucket 63, 4.0 of 127.
         let at = |index: i32| positive.bucket_counts[(index - positive.offset) as usize];
         assert_eq!((at(-1), at(63), at(127)), (1, 1, 1));
@@ -923,7 +979,9 @@ mod tests {
         assert_eq!(p.max, Some(1e9));
 
         // The overflow series: two admitted, the rest on the overflow series.
-        let Data::Sum(s) = find(&c, "hits") else { panic!() };
+        let Data::Sum(s) = find(&c, "hits") else {
+            panic!()
+        };
         assert_eq!(s.data_points.len(), 3);
         let overflow: Vec<_> = s
             .data_points
@@ -944,7 +1002,9 @@ mod tests {
         // Cumulative: the start time stays.
         jobs.inc();
         let c2 = m.collect(r, 9_000);
-        let Data::Sum(s) = find(&c2, "jobs") else { panic!() };
+        let Data::Sum(s) = find(&c2, "jobs") else {
+            panic!()
+        };
         assert_eq!(int(&s.data_points[0]), 8);
         assert_eq!(s.data_points[0].start_time_unix_nano, 1_000);
 
@@ -982,7 +1042,9 @@ mod tests {
             1,
         );
         let c = m.collect(r, 2);
-        let Data::ExponentialHistogram(x) = find(&c, "deltas") else { panic!() };
+        let Data::ExponentialHistogram(x) = find(&c, "deltas") else {
+            panic!()
+        };
         let p = &x.data_points[0];
         assert_eq!(p.sum, None);
         assert_eq!(p.count, 3);
@@ -1002,8 +1064,13 @@ mod tests {
     }
 
     fn delta_sum(c: &Collection, name: &str) -> (i64, u64, u64) {
-        let Data::Sum(s) = find(c, name) else { panic!() };
-        assert_eq!(s.aggregation_temporality, AggregationTemporality::Delta as i32);
+        let Data::Sum(s) = find(c, name) else {
+            panic!()
+        };
+        assert_eq!(
+            s.aggregation_temporality,
+            AggregationTemporality::Delta as i32
+        );
         let p = &s.data_points[0];
         (int(p), p.start_time_unix_nano, p.time_unix_nano)
     }
@@ -1042,12 +1109,16 @@ mod tests {
         times.observe(4.0);
         let c2 = m.collect(r, 300);
         assert_eq!(delta_sum(&c2, "jobs"), (3, 200, 300));
-        let Data::Histogram(h) = find(&c2, "latency_seconds") else { panic!() };
+        let Data::Histogram(h) = find(&c2, "latency_seconds") else {
+            panic!()
+        };
         assert_eq!(h.data_points[0].bucket_counts, [1, 1, 0]);
         assert_eq!(h.data_points[0].count, 2);
         assert_eq!(h.data_points[0].sum, Some(5.2));
         assert_eq!(h.data_points[0].start_time_unix_nano, 200);
-        let Data::ExponentialHistogram(x) = find(&c2, "times") else { panic!() };
+        let Data::ExponentialHistogram(x) = find(&c2, "times") else {
+            panic!()
+        };
         assert_eq!(x.data_points[0].count, 2);
         assert_eq!(x.data_points[0].sum, Some(6.0));
         // Two intervals of delta sum to the cumulative value.
@@ -1057,8 +1128,14 @@ mod tests {
 
         jobs.inc_by(4);
         let c3 = m.collect(r, 400);
-        assert_eq!(delta_sum(&c3, "jobs"), (7, 200, 400), "covers since the last accepted");
-        let Data::Histogram(h) = find(&c3, "latency_seconds") else { panic!() };
+        assert_eq!(
+            delta_sum(&c3, "jobs"),
+            (7, 200, 400),
+            "covers since the last accepted"
+        );
+        let Data::Histogram(h) = find(&c3, "latency_seconds") else {
+            panic!()
+        };
         assert_eq!(h.data_points[0].count, 2);
         m.commit();
 
@@ -1083,9 +1160,14 @@ mod tests {
         assert_eq!(c.untracked, 0);
         assert_eq!(m.delta.as_ref().unwrap().slots.len(), capacity);
         let third = leak(Counter::new());
-        r.register(Desc::new("third_total", "Third"), third).unwrap();
+        r.register(Desc::new("third_total", "Third"), third)
+            .unwrap();
         let c = m.collect(r, 2);
         assert_eq!(c.untracked, 1);
-        assert_eq!(m.delta.as_ref().unwrap().slots.len(), capacity, "never grows");
+        assert_eq!(
+            m.delta.as_ref().unwrap().slots.len(),
+            capacity,
+            "never grows"
+        );
     }
 }

@@ -7,10 +7,10 @@ pub mod retry;
 pub mod settings;
 mod transport;
 
+pub use exporter::{ExporterStats, OtlpMetricExporter, ShutdownTimeout, StartError};
 pub use map::{Collection, Mapper, MetricSource, OVERFLOW_ATTRIBUTE, SummaryChoice};
+pub use retry::BreakerState;
 pub use settings::{
     BreakerSettings, ENV_VARS, MetricsSettings, RetrySettings, SettingsError, metrics_endpoint,
     parse_headers,
 };
-pub use exporter::{ExporterStats, OtlpMetricExporter, ShutdownTimeout, StartError};
-pub use retry::BreakerState;

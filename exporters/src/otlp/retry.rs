@@ -154,7 +154,11 @@ impl Backoff {
             .min(self.max);
         let half = ceiling / 2;
         let spread = (ceiling - half).as_nanos() as u64;
-        let jitter = if spread == 0 { 0 } else { random % (spread + 1) };
+        let jitter = if spread == 0 {
+            0
+        } else {
+            random % (spread + 1)
+        };
         half + Duration::from_nanos(jitter)
     }
 }
@@ -275,58 +279,202 @@ mod tests {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777); // 1994-11-06 08:49:37
         let ms = Duration::from_millis;
         let cases: &[(Response<'_>, Decision)] = &[
-            (Response::Accepted { rejected: 0, message: "" }, Decision::Accepted),
             (
-                Response::Accepted { rejected: 3, message: "bad points" },
+                Response::Accepted {
+                    rejected: 0,
+                    message: "",
+                },
+                Decision::Accepted,
+            ),
+            (
+                Response::Accepted {
+                    rejected: 3,
+                    message: "bad points",
+                },
                 Decision::PartialSuccess,
             ),
             (
-                Response::Accepted { rejected: 0, message: "a warning" },
+                Response::Accepted {
+                    rejected: 0,
+                    message: "a warning",
+                },
                 Decision::PartialSuccess,
             ),
-            (Response::Http { status: 200, retry_after: None }, Decision::Accepted),
-            (Response::Http { status: 400, retry_after: Some("1") }, Decision::Fail),
-            (Response::Http { status: 401, retry_after: None }, Decision::Fail),
-            (Response::Http { status: 404, retry_after: None }, Decision::Fail),
-            (Response::Http { status: 413, retry_after: None }, Decision::Fail),
-            (Response::Http { status: 500, retry_after: None }, Decision::Fail),
-            (Response::Http { status: 501, retry_after: None }, Decision::Fail),
-            (Response::Http { status: 429, retry_after: None }, Decision::Retry(None)),
             (
-                Response::Http { status: 429, retry_after: Some("7") },
+                Response::Http {
+                    status: 200,
+                    retry_after: None,
+                },
+                Decision::Accepted,
+            ),
+            (
+                Response::Http {
+                    status: 400,
+                    retry_after: Some("1"),
+                },
+                Decision::Fail,
+            ),
+            (
+                Response::Http {
+                    status: 401,
+                    retry_after: None,
+                },
+                Decision::Fail,
+            ),
+            (
+                Response::Http {
+                    status: 404,
+                    retry_after: None,
+                },
+                Decision::Fail,
+            ),
+            (
+                Response::Http {
+                    status: 413,
+                    retry_after: None,
+                },
+                Decision::Fail,
+            ),
+            (
+                Response::Http {
+                    status: 500,
+                    retry_after: None,
+                },
+                Decision::Fail,
+            ),
+            (
+                Response::Http {
+                    status: 501,
+                    retry_after: None,
+                },
+                Decision::Fail,
+            ),
+            (
+                Response::Http {
+                    status: 429,
+                    retry_after: None,
+                },
+                Decision::Retry(None),
+            ),
+            (
+                Response::Http {
+                    status: 429,
+                    retry_after: Some("7"),
+                },
                 Decision::Retry(Some(Duration::from_secs(7))),
             ),
             (
-                Response::Http { status: 503, retry_after: Some("Sun, 06 Nov 1994 08:49:40 GMT") },
+                Response::Http {
+                    status: 503,
+                    retry_after: Some("Sun, 06 Nov 1994 08:49:40 GMT"),
+                },
                 Decision::Retry(Some(Duration::from_secs(3))),
             ),
             (
-                Response::Http { status: 502, retry_after: Some("soon") },
+                Response::Http {
+                    status: 502,
+                    retry_after: Some("soon"),
+                },
                 Decision::Retry(None),
             ),
-            (Response::Http { status: 504, retry_after: None }, Decision::Retry(None)),
-            (Response::Grpc { code: CANCELLED, retry_delay: None }, Decision::Retry(None)),
             (
-                Response::Grpc { code: DEADLINE_EXCEEDED, retry_delay: None },
+                Response::Http {
+                    status: 504,
+                    retry_after: None,
+                },
                 Decision::Retry(None),
             ),
-            (Response::Grpc { code: ABORTED, retry_delay: None }, Decision::Retry(None)),
-            (Response::Grpc { code: OUT_OF_RANGE, retry_delay: None }, Decision::Retry(None)),
             (
-                Response::Grpc { code: UNAVAILABLE, retry_delay: Some(ms(250)) },
+                Response::Grpc {
+                    code: CANCELLED,
+                    retry_delay: None,
+                },
+                Decision::Retry(None),
+            ),
+            (
+                Response::Grpc {
+                    code: DEADLINE_EXCEEDED,
+                    retry_delay: None,
+                },
+                Decision::Retry(None),
+            ),
+            (
+                Response::Grpc {
+                    code: ABORTED,
+                    retry_delay: None,
+                },
+                Decision::Retry(None),
+            ),
+            (
+                Response::Grpc {
+                    code: OUT_OF_RANGE,
+                    retry_delay: None,
+                },
+                Decision::Retry(None),
+            ),
+            (
+                Response::Grpc {
+                    code: UNAVAILABLE,
+                    retry_delay: Some(ms(250)),
+                },
                 Decision::Retry(Some(ms(250))),
             ),
-            (Response::Grpc { code: DATA_LOSS, retry_delay: None }, Decision::Retry(None)),
-            (Response::Grpc { code: RESOURCE_EXHAUSTED, retry_delay: None }, Decision::Fail),
             (
-                Response::Grpc { code: RESOURCE_EXHAUSTED, retry_delay: Some(ms(40)) },
+                Response::Grpc {
+                    code: DATA_LOSS,
+                    retry_delay: None,
+                },
+                Decision::Retry(None),
+            ),
+            (
+                Response::Grpc {
+                    code: RESOURCE_EXHAUSTED,
+                    retry_delay: None,
+                },
+                Decision::Fail,
+            ),
+            (
+                Response::Grpc {
+                    code: RESOURCE_EXHAUSTED,
+                    retry_delay: Some(ms(40)),
+                },
                 Decision::Retry(Some(ms(40))),
             ),
-            (Response::Grpc { code: INVALID_ARGUMENT, retry_delay: None }, Decision::Fail),
-            (Response::Grpc { code: PERMISSION_DENIED, retry_delay: None }, Decision::Fail),
-            (Response::Grpc { code: UNAUTHENTICATED, retry_delay: None }, Decision::Fail),
-            (Response::Grpc { code: UNIMPLEMENTED, retry_delay: None }, Decision::Fail),
-            (Response::Grpc { code: 2, retry_delay: None }, Decision::Fail), // UNKNOWN
+            (
+                Response::Grpc {
+                    code: INVALID_ARGUMENT,
+                    retry_delay: None,
+                },
+                Decision::Fail,
+            ),
+            (
+                Response::Grpc {
+                    code: PERMISSION_DENIED,
+                    retry_delay: None,
+                },
+                Decision::Fail,
+            ),
+            (
+                Response::Grpc {
+                    code: UNAUTHENTICATED,
+                    retry_delay: None,
+                },
+                Decision::Fail,
+            ),
+            (
+                Response::Grpc {
+                    code: UNIMPLEMENTED,
+                    retry_delay: None,
+                },
+                Decision::Fail,
+            ),
+            (
+                Response::Grpc {
+                    code: 2,
+                    retry_delay: None,
+                },
+                Decision::Fail,
+            ), // UNKNOWN
             (Response::Transport, Decision::Retry(None)),
         ];
         for (response, expected) in cases {
@@ -340,12 +488,24 @@ mod tests {
         let s = Duration::from_secs;
         assert_eq!(parse_retry_after("120", now), Some(s(120)));
         assert_eq!(parse_retry_after(" 0 ", now), Some(s(0)));
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:50:37 GMT", now), Some(s(60)));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:50:37 GMT", now),
+            Some(s(60))
+        );
         // RFC 850 and asctime forms.
-        assert_eq!(parse_retry_after("Sunday, 06-Nov-94 08:49:47 GMT", now), Some(s(10)));
-        assert_eq!(parse_retry_after("Sun Nov  6 08:49:57 1994", now), Some(s(20)));
+        assert_eq!(
+            parse_retry_after("Sunday, 06-Nov-94 08:49:47 GMT", now),
+            Some(s(10))
+        );
+        assert_eq!(
+            parse_retry_after("Sun Nov  6 08:49:57 1994", now),
+            Some(s(20))
+        );
         // A date in the past: retry now.
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now), Some(s(0)));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now),
+            Some(s(0))
+        );
         for bad in ["", "-1", "1.5", "soon", "99999999999999999999999"] {
             assert_eq!(parse_retry_after(bad, now), None, "{bad:?}");
         }
@@ -359,7 +519,10 @@ mod tests {
         };
         let ms = Duration::from_millis;
         assert_eq!(b.delay(0, 0), ms(50));
-        assert_eq!(b.delay(0, u64::MAX), ms(50) + Duration::from_nanos(u64::MAX % 50_000_001));
+        assert_eq!(
+            b.delay(0, u64::MAX),
+            ms(50) + Duration::from_nanos(u64::MAX % 50_000_001)
+        );
         assert_eq!(b.delay(1, 0), ms(100));
         assert_eq!(b.delay(3, 0), ms(400));
         assert_eq!(b.delay(4, 0), ms(500), "capped at max / 2 .. max");
@@ -382,7 +545,10 @@ mod tests {
         assert!(b.allow(at(0)));
         assert!(!b.record_failure(at(0)));
         assert_eq!(b.state(), BreakerState::Closed);
-        assert!(b.record_failure(at(10)), "the second consecutive failure opens it");
+        assert!(
+            b.record_failure(at(10)),
+            "the second consecutive failure opens it"
+        );
         assert_eq!(b.state(), BreakerState::Open);
         assert!(!b.allow(at(50)));
         assert!(b.allow(at(110)), "after open_for: one trial");

@@ -329,7 +329,11 @@ mod tests {
         assert_eq!(s.breaker.failure_threshold, 3);
         assert_eq!(s.resource[0].0, "service.name");
         let off = config("observability:\n  opentelemetry:\n    metrics:\n      enabled: false\n");
-        assert!(!MetricsSettings::from_config(&off, env(&[])).unwrap().enabled);
+        assert!(
+            !MetricsSettings::from_config(&off, env(&[]))
+                .unwrap()
+                .enabled
+        );
     }
 
     #[test]
@@ -349,7 +353,10 @@ mod tests {
             ("OTEL_EXPORTER_OTLP_TIMEOUT", "9"),
             ("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "2500"),
             ("OTEL_EXPORTER_OTLP_COMPRESSION", "none"),
-            ("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "LowMemory"),
+            (
+                "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+                "LowMemory",
+            ),
             ("OTEL_METRIC_EXPORT_INTERVAL", "150"),
             ("OTEL_SERVICE_NAME", "checkout"),
             ("OTEL_RESOURCE_ATTRIBUTES", "cloud.region=eu-west-1"),
@@ -369,7 +376,10 @@ mod tests {
         assert_eq!(s.temporality, Temporality::Delta);
         assert_eq!(s.interval, Duration::from_millis(150));
         assert_eq!(s.resource[0], ("service.name".into(), "checkout".into()));
-        assert!(s.resource.contains(&("cloud.region".into(), "eu-west-1".into())));
+        assert!(
+            s.resource
+                .contains(&("cloud.region".into(), "eu-west-1".into()))
+        );
 
         // The general variables when no signal one is set; empty counts as unset.
         let e = [
@@ -389,14 +399,39 @@ mod tests {
         let cases: &[(OtlpProtocol, Option<&str>, Option<&str>, &str)] = &[
             (Grpc, None, None, "http://localhost:4317"),
             (HttpProtobuf, None, None, "http://localhost:4317/v1/metrics"),
-            (HttpProtobuf, None, Some("http://c:4318"), "http://c:4318/v1/metrics"),
-            (HttpProtobuf, None, Some("http://c:4318/"), "http://c:4318/v1/metrics"),
-            (HttpProtobuf, None, Some("https://c/otlp/"), "https://c/otlp/v1/metrics"),
+            (
+                HttpProtobuf,
+                None,
+                Some("http://c:4318"),
+                "http://c:4318/v1/metrics",
+            ),
+            (
+                HttpProtobuf,
+                None,
+                Some("http://c:4318/"),
+                "http://c:4318/v1/metrics",
+            ),
+            (
+                HttpProtobuf,
+                None,
+                Some("https://c/otlp/"),
+                "https://c/otlp/v1/metrics",
+            ),
             (Grpc, None, Some("http://c:4317"), "http://c:4317"),
             // The signal variable is used as is, for both protocols.
-            (HttpProtobuf, Some("http://x:1/custom"), Some("http://c"), "http://x:1/custom"),
+            (
+                HttpProtobuf,
+                Some("http://x:1/custom"),
+                Some("http://c"),
+                "http://x:1/custom",
+            ),
             (Grpc, Some("https://x:1"), None, "https://x:1"),
-            (HttpProtobuf, Some(""), Some("http://c"), "http://c/v1/metrics"),
+            (
+                HttpProtobuf,
+                Some(""),
+                Some("http://c"),
+                "http://c/v1/metrics",
+            ),
         ];
         for (protocol, signal, general, expected) in cases {
             assert_eq!(
@@ -461,8 +496,7 @@ mod tests {
             ),
         ];
         for (name, value, message) in cases {
-            let err =
-                MetricsSettings::from_config(&config(""), env(&[(name, value)])).unwrap_err();
+            let err = MetricsSettings::from_config(&config(""), env(&[(name, value)])).unwrap_err();
             assert!(err.to_string().starts_with(message), "{err}");
             assert_eq!(err.source, *name);
         }

@@ -14,9 +14,22 @@ use super::settings::MetricsSettings;
 /// What came back, owned (the message and header are copied out of the response).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Answer {
-    Accepted { rejected: i64, message: String },
-    Http { status: u16, retry_after: Option<String>, message: String },
-    Grpc { code: i32, retry_delay: Option<Duration>, message: String },
+    Accepted {
+        rejected: i64,
+        message: String,
+    },
+    #[cfg_attr(not(feature = "otlp-http"), allow(dead_code))]
+    Http {
+        status: u16,
+        retry_after: Option<String>,
+        message: String,
+    },
+    #[cfg_attr(not(feature = "otlp-grpc"), allow(dead_code))]
+    Grpc {
+        code: i32,
+        retry_delay: Option<Duration>,
+        message: String,
+    },
     Transport(String),
 }
 
@@ -59,6 +72,8 @@ impl Answer {
 #[derive(Debug)]
 pub(crate) struct TransportError(pub(crate) String);
 
+// One transport per exporter, built once: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Transport {
     #[cfg(feature = "otlp-grpc")]
     Grpc(GrpcTransport),
@@ -220,10 +235,9 @@ impl HttpTransport {
                 .map_err(|_| TransportError(format!("header {k:?} has an invalid value")))?;
             headers.insert(name, value);
         }
-        let client = hyper_util::client::legacy::Client::builder(
-            hyper_util::rt::TokioExecutor::new(),
-        )
-        .build_http();
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http();
         Ok(Self {
             client,
             uri,

@@ -86,7 +86,6 @@ pub struct TraceSettings {
     pub resource: Vec<(String, String)>,
 }
 
-
 impl TraceSettings {
     /// The settings of `config` with the standard variables of `env` laid over them:
     ///

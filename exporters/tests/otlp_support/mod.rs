@@ -87,7 +87,12 @@ impl Rotel {
             .arg("start")
             .args(["--otlp-grpc-endpoint", &format!("127.0.0.1:{grpc_port}")])
             .args(["--otlp-http-endpoint", &format!("127.0.0.1:{http_port}")])
-            .args(["--debug-log", "metrics", "--debug-log-verbosity", "detailed"])
+            .args([
+                "--debug-log",
+                "metrics",
+                "--debug-log-verbosity",
+                "detailed",
+            ])
             .args(["--exporter", "blackhole"])
             .arg("--pid-file")
             .arg(dir.0.join("rotel.pid"))
@@ -127,11 +132,17 @@ impl Rotel {
                 return;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("rotel exited ({status}) before listening on {port}:\n{}", self.output());
+                panic!(
+                    "rotel exited ({status}) before listening on {port}:\n{}",
+                    self.output()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("rotel did not listen on {port} within 20 s:\n{}", self.output());
+        panic!(
+            "rotel did not listen on {port} within 20 s:\n{}",
+            self.output()
+        );
     }
 
     pub fn grpc_endpoint(&self) -> String {

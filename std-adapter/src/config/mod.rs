@@ -1033,11 +1033,18 @@ mod tests {
         assert!(!m.summaries_as_exponential_histograms);
         assert!(m.exponential_histogram_families.is_empty());
         assert_eq!(
-            (m.retry.max_attempts, m.retry.initial_backoff_ms, m.retry.max_backoff_ms),
+            (
+                m.retry.max_attempts,
+                m.retry.initial_backoff_ms,
+                m.retry.max_backoff_ms
+            ),
             (5, 100, 5000)
         );
         assert_eq!(
-            (m.circuit_breaker.failure_threshold, m.circuit_breaker.open_ms),
+            (
+                m.circuit_breaker.failure_threshold,
+                m.circuit_breaker.open_ms
+            ),
             (3, 30000)
         );
         let text = "observability:\n  opentelemetry:\n    otlp:\n      headers:\n        x-api-key: ${KEY}\n    metrics:\n      exponential_histogram_families: [latency]\n      retry:\n        max_attempts: 2\n      circuit_breaker:\n        open_ms: \"250\"\n";
@@ -1049,7 +1056,10 @@ mod tests {
         let m = &c.opentelemetry.metrics;
         assert_eq!(m.exponential_histogram_families, ["latency"]);
         assert_eq!(m.retry.max_attempts, 2);
-        assert_eq!(m.retry.initial_backoff_ms, 100, "the other keys keep their defaults");
+        assert_eq!(
+            m.retry.initial_backoff_ms, 100,
+            "the other keys keep their defaults"
+        );
         assert_eq!(m.circuit_breaker.open_ms, 250);
 
         for (text, path) in [
