@@ -8,6 +8,7 @@
 //!   W3C propagation through message headers, exemplars from the live span.
 //! - `facade` (feature `metrics-facade`): a `metrics::Recorder` over a Corral registry.
 //! - `push` (feature `pushgateway`): a Prometheus Pushgateway client for batch jobs.
+//! - `otlp` (features `otlp-grpc`, `otlp-http`): OTLP metric push from the registry.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -24,3 +25,9 @@ pub mod push;
 
 #[cfg(feature = "tracing")]
 pub mod trace;
+
+#[cfg(any(feature = "tracing", feature = "otlp-grpc", feature = "otlp-http"))]
+mod otel_env;
+
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+pub mod otlp;

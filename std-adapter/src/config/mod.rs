@@ -255,6 +255,9 @@ pub struct OtlpConfig {
     pub timeout_seconds: u64,
     /// Payload compression. Default gzip.
     pub compression: Compression,
+    /// Headers (gRPC metadata) sent with every export, such as API keys. Default none.
+    /// A map given in the file replaces the default one whole.
+    pub headers: BTreeMap<String, String>,
 }
 
 /// OTLP transport.
@@ -354,6 +357,47 @@ pub struct MetricsConfig {
     pub export_interval_seconds: u64,
     /// Aggregation temporality. Default cumulative.
     pub temporality: Temporality,
+    /// Whether every summary with a sketch is pushed as an OTLP `ExponentialHistogram`
+    /// instead of a `Summary`. Default false.
+    #[serde(deserialize_with = "de::boolean")]
+    pub summaries_as_exponential_histograms: bool,
+    /// Summary families (by name) pushed as `ExponentialHistogram`s, whatever
+    /// `summaries_as_exponential_histograms` says. Default none.
+    pub exponential_histogram_families: Vec<String>,
+    /// Retries of a failed push.
+    pub retry: RetryConfig,
+    /// The circuit breaker that stops pushing to a collector that keeps failing.
+    pub circuit_breaker: CircuitBreakerConfig,
+}
+
+/// `observability.opentelemetry.metrics.retry`: exponential backoff with jitter, for
+/// failures the OTLP specification calls retryable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RetryConfig {
+    /// Attempts per push, the first included (1: no retry). Default 5.
+    #[serde(deserialize_with = "de::uint")]
+    pub max_attempts: u32,
+    /// Backoff before the first retry, at least 1. Default 100.
+    #[serde(deserialize_with = "de::uint")]
+    pub initial_backoff_ms: u64,
+    /// Longest backoff, at least `initial_backoff_ms`. Default 5000.
+    #[serde(deserialize_with = "de::uint")]
+    pub max_backoff_ms: u64,
+}
+
+/// `observability.opentelemetry.metrics.circuit_breaker`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct CircuitBreakerConfig {
+    /// Consecutive failed pushes that open the breaker, at least 1. Default 3.
+    #[serde(deserialize_with = "de::uint")]
+    pub failure_threshold: u32,
+    /// How long the breaker stays open before one trial push, at least 1. Default 30000.
+    #[serde(deserialize_with = "de::uint")]
+    pub open_ms: u64,
 }
 
 /// Aggregation temporality of pushed metrics.
@@ -495,7 +539,10 @@ impl fmt::Display for ConfigError {
 impl core::error::Error for ConfigError {}
 
 /// The free-form maps: given in a file, they replace the default whole.
-const REPLACED_WHOLE: &[&str] = &["observability.opentelemetry.resource.attributes"];
+const REPLACED_WHOLE: &[&str] = &[
+    "observability.opentelemetry.resource.attributes",
+    "observability.opentelemetry.otlp.headers",
+];
 
 impl ObservabilityConfig {
     /// Loads a configuration from YAML text, substituting variables from the process
@@ -753,6 +800,29 @@ impl ObservabilityConfig {
             otel.key("metrics").key("export_interval_seconds"),
             self.opentelemetry.metrics.export_interval_seconds,
         )?;
+        for (key, value) in &self.opentelemetry.otlp.headers {
+            not_empty(otlp.key("headers").key(key), key)?;
+            not_empty(otlp.key("headers").key(key), value)?;
+        }
+        let m = &self.opentelemetry.metrics;
+        let retry = otel.key("metrics").key("retry");
+        at_least_one(retry.key("max_attempts"), u64::from(m.retry.max_attempts))?;
+        at_least_one(retry.key("initial_backoff_ms"), m.retry.initial_backoff_ms)?;
+        if m.retry.max_backoff_ms < m.retry.initial_backoff_ms {
+            return Err(invalid(
+                retry.key("max_backoff_ms"),
+                format!(
+                    "{} is smaller than initial_backoff_ms ({})",
+                    m.retry.max_backoff_ms, m.retry.initial_backoff_ms
+                ),
+            ));
+        }
+        let breaker = otel.key("metrics").key("circuit_breaker");
+        at_least_one(
+            breaker.key("failure_threshold"),
+            u64::from(m.circuit_breaker.failure_threshold),
+        )?;
+        at_least_one(breaker.key("open_ms"), m.circuit_breaker.open_ms)?;
         let attributes = otel.key("resource").key("attributes");
         for key in self.opentelemetry.resource.attributes.keys() {
             not_empty(attributes.key(key), key)?;
@@ -953,6 +1023,66 @@ mod tests {
         assert_eq!(r.max_label_keys, 3);
         assert_eq!(r.high_cardinality_labels, &["tenant"]);
         assert_eq!(c.thresholds(), Thresholds::DEFAULT);
+    }
+
+    #[test]
+    fn otlp_metric_push_keys() {
+        let d = ObservabilityConfig::from_yaml_str_with("", |_| None).unwrap();
+        let m = &d.opentelemetry.metrics;
+        assert!(d.opentelemetry.otlp.headers.is_empty());
+        assert!(!m.summaries_as_exponential_histograms);
+        assert!(m.exponential_histogram_families.is_empty());
+        assert_eq!(
+            (
+                m.retry.max_attempts,
+                m.retry.initial_backoff_ms,
+                m.retry.max_backoff_ms
+            ),
+            (5, 100, 5000)
+        );
+        assert_eq!(
+            (
+                m.circuit_breaker.failure_threshold,
+                m.circuit_breaker.open_ms
+            ),
+            (3, 30000)
+        );
+        let text = "observability:\n  opentelemetry:\n    otlp:\n      headers:\n        x-api-key: ${KEY}\n    metrics:\n      exponential_histogram_families: [latency]\n      retry:\n        max_attempts: 2\n      circuit_breaker:\n        open_ms: \"250\"\n";
+        let c = ObservabilityConfig::from_yaml_str_with(text, |v| {
+            (v == "KEY").then(|| "secret".to_owned())
+        })
+        .unwrap();
+        assert_eq!(c.opentelemetry.otlp.headers["x-api-key"], "secret");
+        let m = &c.opentelemetry.metrics;
+        assert_eq!(m.exponential_histogram_families, ["latency"]);
+        assert_eq!(m.retry.max_attempts, 2);
+        assert_eq!(
+            m.retry.initial_backoff_ms, 100,
+            "the other keys keep their defaults"
+        );
+        assert_eq!(m.circuit_breaker.open_ms, 250);
+
+        for (text, path) in [
+            (
+                "observability:\n  opentelemetry:\n    metrics:\n      retry:\n        max_attempts: 0\n",
+                "observability.opentelemetry.metrics.retry.max_attempts",
+            ),
+            (
+                "observability:\n  opentelemetry:\n    metrics:\n      retry:\n        initial_backoff_ms: 500\n        max_backoff_ms: 100\n",
+                "observability.opentelemetry.metrics.retry.max_backoff_ms",
+            ),
+            (
+                "observability:\n  opentelemetry:\n    metrics:\n      circuit_breaker:\n        failure_threshold: 0\n",
+                "observability.opentelemetry.metrics.circuit_breaker.failure_threshold",
+            ),
+            (
+                "observability:\n  opentelemetry:\n    otlp:\n      headers:\n        x-api-key: \"\"\n",
+                "observability.opentelemetry.otlp.headers.x-api-key",
+            ),
+        ] {
+            let err = ObservabilityConfig::from_yaml_str_with(text, |_| None).unwrap_err();
+            assert!(err.to_string().contains(path), "{path}: {err}");
+        }
     }
 
     #[test]
