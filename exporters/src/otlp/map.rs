@@ -476,8 +476,7 @@ impl Collector<'_> {
         };
         let now = self.now;
         let exemplars = (0..h.counts().len())
-            .filter_map(|i| h.exemplar(i))
-            .map(|e| exemplar_of(&e, now))
+            .filter_map(|i| h.with_exemplar(i, |e| e.map(|e| exemplar_of(e, now))))
             .collect();
         let point = HistogramDataPoint {
             attributes: attributes(labels),
