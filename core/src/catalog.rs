@@ -202,7 +202,10 @@ mod tests {
         metrics.outcomes_total().with_labels(Outcome::Failed).inc();
         metrics.depth().set(2.5);
         assert_eq!(metrics.hits_total().get(), 3);
-        assert_eq!(metrics.outcomes_total().with_labels(Outcome::Failed).get(), 1);
+        assert_eq!(
+            metrics.outcomes_total().with_labels(Outcome::Failed).get(),
+            1
+        );
         assert_eq!(sample::DESCS[1].name(), "sample_queue_depth");
     }
 
