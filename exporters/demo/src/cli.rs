@@ -133,8 +133,10 @@ impl Args {
                 format!("must be between 1 and {MAX_RATE} events per second"),
             ));
         }
-        if let Some(secs) = self.duration {
-            if !(secs.is_finite() && secs > 0.0 && secs <= 366.0 * 86_400.0) {
+        if let Some(secs) = self.duration
+            && !(secs.is_finite() && secs > 0.0 && secs <= 366.0 * 86_400.0)
+        {
+            {
                 return Err(bad(
                     "--duration",
                     secs,

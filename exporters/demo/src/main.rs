@@ -108,7 +108,9 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     set_span_exemplar_one_in(1);
     let spans = SpanFactory::new(tracer, "stream_processor");
 
-    let metric_export = match &otlp {
+    // Held until `run` returns: the metric exporter stops (after a final push) when the
+    // simulation and the server have stopped.
+    let _metric_export = match &otlp {
         Some(target) => match start_metric_export(registry, &config, target) {
             Ok(export) => Some(export),
             Err(e) => {
@@ -176,7 +178,6 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .join()
         .map_err(|_| "the simulation thread panicked")?;
     served?;
-    drop(metric_export);
     if let Some(tracing) = tracing {
         tracing.shutdown()?;
     }

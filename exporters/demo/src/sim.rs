@@ -515,7 +515,7 @@ pub fn run(
         while done < due {
             done += 1;
             let outcome = simulate(&mut rng, slow);
-            let traced = config.trace_every > 0 && done % config.trace_every == 0;
+            let traced = config.trace_every > 0 && done.is_multiple_of(config.trace_every);
             if traced {
                 traced_event(&catalog, &spans, &outcome);
             } else if config.measure {
