@@ -114,7 +114,7 @@ macro_rules! metric_set {
                 ///
                 /// # Errors
                 ///
-                /// The first [`RegisterError`]($crate::RegisterError) the registry returns;
+                /// The first `RegisterError` the registry returns;
                 /// the metrics registered before it stay registered.
                 pub fn register<const FAMILIES: usize>(
                     &'static self,
