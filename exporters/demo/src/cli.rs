@@ -42,7 +42,7 @@ pub struct Args {
     pub rate: u64,
 
     /// Seconds to run [default: until Ctrl-C]; then shuts down gracefully.
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
     pub duration: Option<f64>,
 
     /// One event in N is traced across the simulated Kafka hop (0: none).
@@ -276,7 +276,7 @@ mod tests {
             (&["--listen", ":9090"], "the host is missing"),
             (
                 &["--otlp-endpoint", "localhost:4317"],
-                "--otlp-endpoint \"localhost:4317\": the scheme must be http or https, not \"localhost\"",
+                "--otlp-endpoint \"localhost:4317\": expected a URL such as http://localhost:4317",
             ),
             (
                 &["--otlp-endpoint", "grpc://x:1"],
