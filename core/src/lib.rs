@@ -68,6 +68,7 @@
 #[cfg(test)]
 extern crate std;
 
+pub mod catalog;
 mod collect;
 mod config;
 pub mod encode;

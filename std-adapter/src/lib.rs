@@ -43,6 +43,7 @@
 pub use corral_core as core;
 
 pub mod cardinality;
+pub mod catalog;
 pub mod config;
 pub mod encode;
 pub mod process;
