@@ -111,13 +111,10 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     // Held until `run` returns: the metric exporter stops (after a final push) when the
     // simulation and the server have stopped.
     let _metric_export = match &otlp {
-        Some(target) => match start_metric_export(registry, &config, target) {
-            Ok(export) => Some(export),
-            Err(e) => {
-                eprintln!("corral-demo: warning: {e}");
-                None
-            }
-        },
+        Some(target) => Some(
+            start_metric_export(registry, &config, target)
+                .map_err(|e| format!("OTLP metric export: {e}"))?,
+        ),
         None => None,
     };
 

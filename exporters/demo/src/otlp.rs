@@ -1,8 +1,8 @@
 //! OTLP export: where the demo starts its span exporter and its metric exporter.
 
-use std::fmt;
 use std::time::Duration;
 
+use corral_exporters::otlp::{MetricsSettings, OtlpMetricExporter};
 use corral_exporters::trace::{TraceSettings, Tracing};
 use corral_std::config::{ObservabilityConfig, OtlpProtocol};
 
@@ -43,6 +43,14 @@ impl OtlpTarget {
         }
     }
 
+    /// The URL metrics go to: the base URL for gRPC, `…/v1/metrics` for HTTP.
+    pub fn metrics_url(&self) -> String {
+        match self.protocol {
+            OtlpProtocol::HttpProtobuf => format!("{}/v1/metrics", self.endpoint),
+            _ => self.endpoint.clone(),
+        }
+    }
+
     /// The URL spans go to: the base URL for gRPC, `…/v1/traces` for HTTP.
     pub fn traces_url(&self) -> String {
         match self.protocol {
@@ -65,55 +73,45 @@ pub fn start_trace_export(
     Ok(Tracing::start(settings)?)
 }
 
-/// OTLP metric export could not start.
+/// What keeps OTLP metric export running; dropping it stops the exporter after one final
+/// push (waiting at most [`FLUSH_TIMEOUT`]).
 #[derive(Debug)]
-pub struct MetricExportUnavailable {
-    /// Where the metrics would have gone.
-    pub endpoint: String,
-    /// How often they would have been pushed.
-    pub interval: Duration,
+pub struct MetricExport {
+    exporter: Option<OtlpMetricExporter>,
 }
 
-impl fmt::Display for MetricExportUnavailable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "OTLP metric export is not in this build (corral-exporters has no OTLP metric \
-             exporter yet): metrics are not pushed to {} (every {} ms); they are served on \
-             /metrics, and spans are exported",
-            self.endpoint,
-            self.interval.as_millis()
-        )
+/// How long the final push at shutdown may take.
+pub const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Drop for MetricExport {
+    fn drop(&mut self) {
+        if let Some(exporter) = self.exporter.take()
+            && exporter.shutdown(FLUSH_TIMEOUT).is_err()
+        {
+            eprintln!(
+                "corral-demo: warning: the final OTLP metric push did not finish within {} s",
+                FLUSH_TIMEOUT.as_secs()
+            );
+        }
     }
 }
 
-impl std::error::Error for MetricExportUnavailable {}
-
-/// What keeps OTLP metric export running; dropping it stops the exporter (after a final
-/// push).
-#[derive(Debug)]
-pub struct MetricExport {
-    _private: (),
-}
-
-/// ┌──────────────────────────────────────────────────────────────────────────────────┐
-/// │ OTLP METRIC EXPORT STARTS HERE.                                                  │
-/// │ Wire corral-exporters' OTLP metric exporter (features `otlp-grpc`, `otlp-http`)  │
-/// │ in this function: build it from `config` and `target` (endpoint, protocol,       │
-/// │ `export_interval`), start it over `registry`, return a handle that flushes and   │
-/// │ stops it on drop. `main` calls it once, after the catalog is registered, and     │
-/// │ drops the handle at shutdown after the simulation has stopped.                   │
-/// └──────────────────────────────────────────────────────────────────────────────────┘
-///
-/// Until then it refuses, so the demo never claims to push metrics it does not push.
+/// Starts OTLP metric export of `registry` to `target`: the configuration's
+/// `opentelemetry.otlp` and `opentelemetry.metrics` settings (and the standard `OTEL_*`
+/// variables), with the flags' endpoint, protocol and interval over them. The exporter
+/// runs on its own thread; recording never waits on it.
 pub fn start_metric_export(
     registry: &'static corral_std::DefaultRegistry,
     config: &ObservabilityConfig,
     target: &OtlpTarget,
-) -> Result<MetricExport, MetricExportUnavailable> {
-    let _ = (registry, config);
-    Err(MetricExportUnavailable {
-        endpoint: target.endpoint.clone(),
-        interval: target.export_interval,
+) -> Result<MetricExport, Box<dyn std::error::Error>> {
+    let mut settings = MetricsSettings::from_config_and_process_env(config)?;
+    settings.enabled = true;
+    settings.protocol = target.protocol;
+    settings.endpoint = target.metrics_url();
+    settings.interval = target.export_interval;
+    let exporter = OtlpMetricExporter::start(registry, settings)?;
+    Ok(MetricExport {
+        exporter: Some(exporter),
     })
 }
