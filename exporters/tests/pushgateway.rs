@@ -356,7 +356,9 @@ fn dot_segment_values_reach_a_real_gateway() {
     let group: &[(&str, &str)] = &[("instance", ".."), ("zone", ".")];
     assert_eq!(
         gateway.group_url(".", group).unwrap(),
-        format!("http://127.0.0.1:{port}/metrics/job@base64/Lg==/instance@base64/Li4=/zone@base64/Lg==")
+        format!(
+            "http://127.0.0.1:{port}/metrics/job@base64/Lg==/instance@base64/Li4=/zone@base64/Lg=="
+        )
     );
     gateway.push_blocking(".", group, &DOTS_REGISTRY).unwrap();
     let lines = scraped(port, "dots_total");

@@ -17,9 +17,26 @@ use corral_core::encode::Format;
 use corral_exporters::http::negotiate::{Coding, Offer, TEXT_FORMATS, negotiate, negotiate_coding};
 use libfuzzer_sys::fuzz_target;
 
-const KINDS: &[&str] = &["text", "application", "*", "TEXT", "Application", "image", "", "te xt"];
-const SUBTYPES: &[&str] =
-    &["plain", "openmetrics-text", "*", "PLAIN", "OpenMetrics-Text", "json", "", "vnd.google.protobuf"];
+const KINDS: &[&str] = &[
+    "text",
+    "application",
+    "*",
+    "TEXT",
+    "Application",
+    "image",
+    "",
+    "te xt",
+];
+const SUBTYPES: &[&str] = &[
+    "plain",
+    "openmetrics-text",
+    "*",
+    "PLAIN",
+    "OpenMetrics-Text",
+    "json",
+    "",
+    "vnd.google.protobuf",
+];
 const PARAMS: &[&str] = &[
     "version=0.0.4",
     "version=1.0.0",
@@ -41,7 +58,9 @@ const QS: &[&str] = &[
     "1", "1.0", "1.000", "1.001", "0", "0.0", "0.", "0.5", "0.50", "0.500", "0.5000", "0.1",
     "0.001", "0.999", "2", "-0.5", ".5", "0.5x", "", " 0.5", "1.",
 ];
-const CODINGS: &[&str] = &["gzip", "GZIP", "zstd", "Zstd", "identity", "*", "br", "deflate", "", "gz ip", "x-gzip"];
+const CODINGS: &[&str] = &[
+    "gzip", "GZIP", "zstd", "Zstd", "identity", "*", "br", "deflate", "", "gz ip", "x-gzip",
+];
 
 #[derive(Arbitrary, Debug)]
 struct Range {
@@ -139,7 +158,12 @@ fn parse_range(text: &str) -> Option<ParsedRange> {
             params.push((name, value.trim_matches('"').to_owned()));
         }
     }
-    Some(ParsedRange { kind: kind.to_owned(), subtype: subtype.to_owned(), params, q })
+    Some(ParsedRange {
+        kind: kind.to_owned(),
+        subtype: subtype.to_owned(),
+        params,
+        q,
+    })
 }
 
 /// The weight the reference gives `offer` under `ranges`: `None` when nothing matches.
@@ -173,7 +197,9 @@ fn weight<T>(ranges: &[ParsedRange], offer: &Offer<T>) -> Option<u16> {
 }
 
 fn reference_format<'a, T>(accept: Option<&str>, offers: &'a [Offer<T>]) -> &'a Offer<T> {
-    let Some(accept) = accept else { return &offers[0] };
+    let Some(accept) = accept else {
+        return &offers[0];
+    };
     let ranges: Vec<ParsedRange> = accept.split(',').filter_map(parse_range).collect();
     let mut best: Option<(usize, u16)> = None;
     for (i, offer) in offers.iter().enumerate() {
@@ -195,7 +221,9 @@ fn token_of(coding: Coding) -> &'static str {
 }
 
 fn reference_coding(header: Option<&str>, offered: &[Coding]) -> Coding {
-    let Some(header) = header else { return Coding::Identity };
+    let Some(header) = header else {
+        return Coding::Identity;
+    };
     // (token, q) of each element that parses, in order.
     let mut elements: Vec<(String, u16)> = Vec::new();
     for item in header.split(',') {
@@ -216,7 +244,11 @@ fn reference_coding(header: Option<&str>, offered: &[Coding]) -> Coding {
             elements.push((token.to_ascii_lowercase(), q));
         }
     }
-    let star = elements.iter().rev().find(|(t, _)| t == "*").map(|&(_, q)| q);
+    let star = elements
+        .iter()
+        .rev()
+        .find(|(t, _)| t == "*")
+        .map(|&(_, q)| q);
     let mut best: Option<(Coding, u16)> = None;
     for &coding in offered {
         let q = elements
@@ -250,15 +282,31 @@ fn check_raw(accept: Option<&str>, accept_encoding: Option<&str>, offered: &[Cod
     let chosen = negotiate(accept, TEXT_FORMATS);
     assert!(TEXT_FORMATS.iter().any(|o| std::ptr::eq(o, chosen)));
     let coding = negotiate_coding(accept_encoding, offered);
-    assert!(coding == Coding::Identity || offered.contains(&coding), "{coding:?} not offered");
+    assert!(
+        coding == Coding::Identity || offered.contains(&coding),
+        "{coding:?} not offered"
+    );
 }
 
 fuzz_target!(|input: Input| {
     match input {
-        Input::Raw { accept, accept_encoding, offered } => {
-            check_raw(accept.as_deref(), accept_encoding.as_deref(), &offered_codings(&offered));
+        Input::Raw {
+            accept,
+            accept_encoding,
+            offered,
+        } => {
+            check_raw(
+                accept.as_deref(),
+                accept_encoding.as_deref(),
+                &offered_codings(&offered),
+            );
         }
-        Input::Built { ranges, elements, offered, swap_offers } => {
+        Input::Built {
+            ranges,
+            elements,
+            offered,
+            swap_offers,
+        } => {
             let mut accept = String::new();
             for (i, r) in ranges.iter().take(12).enumerate() {
                 if i > 0 {
@@ -299,10 +347,16 @@ fuzz_target!(|input: Input| {
             check_raw(Some(&accept), Some(&encoding), &offered);
             let chosen = negotiate(Some(&accept), &offers);
             let expected = reference_format(Some(&accept), &offers);
-            assert_eq!(chosen.content_type, expected.content_type, "Accept: {accept}");
+            assert_eq!(
+                chosen.content_type, expected.content_type,
+                "Accept: {accept}"
+            );
             let coding = negotiate_coding(Some(&encoding), &offered);
             let expected = reference_coding(Some(&encoding), &offered);
-            assert_eq!(coding, expected, "Accept-Encoding: {encoding} offered {offered:?}");
+            assert_eq!(
+                coding, expected,
+                "Accept-Encoding: {encoding} offered {offered:?}"
+            );
         }
     }
 });

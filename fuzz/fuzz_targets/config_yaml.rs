@@ -41,7 +41,11 @@ fuzz_target!(|input: Input| {
             if !written.contains('$') {
                 let again = ObservabilityConfig::from_yaml_str_with(&written, |_| None)
                     .unwrap_or_else(|e| panic!("written config does not load: {e}\n{written}"));
-                assert_eq!(format!("{a:?}"), format!("{again:?}"), "round trip\n{written}");
+                assert_eq!(
+                    format!("{a:?}"),
+                    format!("{again:?}"),
+                    "round trip\n{written}"
+                );
             }
         }
         (Err(a), Err(b)) => {

@@ -152,7 +152,10 @@ impl<const SERIES: usize> Model<SERIES> {
 }
 
 fn reason_index(reason: OverflowReason) -> usize {
-    OverflowReason::ALL.iter().position(|r| *r == reason).unwrap()
+    OverflowReason::ALL
+        .iter()
+        .position(|r| *r == reason)
+        .unwrap()
 }
 
 fn run<const SERIES: usize>(input: &Input) {
@@ -217,15 +220,25 @@ fn run<const SERIES: usize>(input: &Input) {
                             assert_eq!(limit, MAX_PROBE);
                         }
                     }
-                    (Outcome::Series, Err(error)) => panic!("{key:?}: model has a series, got {error}"),
+                    (Outcome::Series, Err(error)) => {
+                        panic!("{key:?}: model has a series, got {error}")
+                    }
                     (Outcome::Overflow(reason), Ok(_)) => {
                         panic!("{key:?}: model overflows ({reason:?}), got a series")
                     }
                 }
             }
         }
-        assert_eq!(family.overflow().get(), model.overflow_total, "overflow total");
-        assert_eq!(family.overflow_counts(), model.reasons, "overflow counts by reason");
+        assert_eq!(
+            family.overflow().get(),
+            model.overflow_total,
+            "overflow total"
+        );
+        assert_eq!(
+            family.overflow_counts(),
+            model.reasons,
+            "overflow counts by reason"
+        );
         assert_eq!(family.len(), model.totals.len(), "series count");
     }
 

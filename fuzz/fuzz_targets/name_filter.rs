@@ -18,7 +18,8 @@ use corral_core::{Counter, Desc, DynamicFamily, Gauge, Histogram, Registry, Regi
 use corral_exporters::http::{query_names, render_names};
 use libfuzzer_sys::fuzz_target;
 
-static REGISTRY: Registry<8> = Registry::with_config(RegistryConfig::DEFAULT.with_self_metrics(false));
+static REGISTRY: Registry<8> =
+    Registry::with_config(RegistryConfig::DEFAULT.with_self_metrics(false));
 static ALPHA: Counter = Counter::new();
 static BETA: Gauge = Gauge::new();
 static GAMMA: Histogram<3> = Histogram::new(&[0.5, 1.0]);
@@ -26,18 +27,35 @@ static DELTA: DynamicFamily<Counter, 1, 4> = DynamicFamily::new(["path"]);
 static EPSILON: Counter = Counter::new();
 
 /// Registered names, in registration order.
-const NAMES: [&str; 5] = ["alpha_total", "beta", "gamma_seconds", "delta_total", "a:b_total"];
+const NAMES: [&str; 5] = [
+    "alpha_total",
+    "beta",
+    "gamma_seconds",
+    "delta_total",
+    "a:b_total",
+];
 
 fn registry() -> &'static Registry<8> {
     static SETUP: Once = Once::new();
     SETUP.call_once(|| {
-        REGISTRY.register(Desc::new(NAMES[0], "A counter"), &ALPHA).unwrap();
-        REGISTRY.register(Desc::new(NAMES[1], "A gauge"), &BETA).unwrap();
         REGISTRY
-            .register(Desc::new(NAMES[2], "A histogram").with_unit("seconds"), &GAMMA)
+            .register(Desc::new(NAMES[0], "A counter"), &ALPHA)
             .unwrap();
-        REGISTRY.register(Desc::new(NAMES[3], "By path"), &DELTA).unwrap();
-        REGISTRY.register(Desc::new(NAMES[4], "With a colon"), &EPSILON).unwrap();
+        REGISTRY
+            .register(Desc::new(NAMES[1], "A gauge"), &BETA)
+            .unwrap();
+        REGISTRY
+            .register(
+                Desc::new(NAMES[2], "A histogram").with_unit("seconds"),
+                &GAMMA,
+            )
+            .unwrap();
+        REGISTRY
+            .register(Desc::new(NAMES[3], "By path"), &DELTA)
+            .unwrap();
+        REGISTRY
+            .register(Desc::new(NAMES[4], "With a colon"), &EPSILON)
+            .unwrap();
         ALPHA.inc_by(3);
         BETA.set(-1.5);
         GAMMA.observe(0.7);
@@ -59,16 +77,14 @@ fn decode_component(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h * 16 + l);
-                        i += 3;
-                        continue;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 3;
+                    continue;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;
@@ -98,12 +114,24 @@ fn blocks(body: &str) -> Vec<String> {
             out.push(String::new());
         }
         in_samples = !meta;
-        out.last_mut().expect("the body starts with metadata").push_str(line);
+        out.last_mut()
+            .expect("the body starts with metadata")
+            .push_str(line);
     }
     out
 }
 
-const KEYS: &[&str] = &["name[]", "name%5B%5D", "name%5b%5d", "name", "NAME[]", "name[]x", "", "name[", "name%5B]"];
+const KEYS: &[&str] = &[
+    "name[]",
+    "name%5B%5D",
+    "name%5b%5d",
+    "name",
+    "NAME[]",
+    "name[]x",
+    "",
+    "name[",
+    "name%5B]",
+];
 
 #[derive(Arbitrary, Debug)]
 enum Part {
@@ -159,7 +187,11 @@ fuzz_target!(|input: Input| {
         render_names(registry, format, &names, &mut filtered, usize::MAX).unwrap();
         let filtered = String::from_utf8(filtered).unwrap();
         let eof = format == Format::OpenMetrics;
-        let body = if eof { full.strip_suffix("# EOF\n").unwrap() } else { full.as_str() };
+        let body = if eof {
+            full.strip_suffix("# EOF\n").unwrap()
+        } else {
+            full.as_str()
+        };
         let blocks = blocks(body);
         assert_eq!(blocks.len(), NAMES.len(), "one block per family:\n{full}");
         let expected: String = if names.is_empty() {

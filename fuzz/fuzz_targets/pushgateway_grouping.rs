@@ -19,8 +19,21 @@ use corral_exporters::push::Pushgateway;
 use libfuzzer_sys::fuzz_target;
 
 const BASE: &str = "http://127.0.0.1:9091/prefix";
-const NAMES: &[&str] = &["instance", "zone", "a", "_x", "job", "__meta", "9lives", "with-dash", "", "é"];
-const VALUES: &[&str] = &["", "x", "a/b", "=", "==", "a b", "héllo", "..", ".", "~", "%2F", "@base64", "a\nb", "-"];
+const NAMES: &[&str] = &[
+    "instance",
+    "zone",
+    "a",
+    "_x",
+    "job",
+    "__meta",
+    "9lives",
+    "with-dash",
+    "",
+    "é",
+];
+const VALUES: &[&str] = &[
+    "", "x", "a/b", "=", "==", "a b", "héllo", "..", ".", "~", "%2F", "@base64", "a\nb", "-",
+];
 
 #[derive(Arbitrary, Debug)]
 enum Text {
@@ -66,8 +79,12 @@ fn decode(name: &str, value: &str) -> (String, String) {
 fuzz_target!(|input: Input| {
     let gateway = Pushgateway::new(BASE).expect("a valid base URL");
     let job = input.job.get(VALUES);
-    let grouping: Vec<(&str, &str)> =
-        input.grouping.iter().take(8).map(|(n, v)| (n.get(NAMES), v.get(VALUES))).collect();
+    let grouping: Vec<(&str, &str)> = input
+        .grouping
+        .iter()
+        .take(8)
+        .map(|(n, v)| (n.get(NAMES), v.get(VALUES)))
+        .collect();
 
     let refused = job.is_empty()
         || grouping.iter().enumerate().any(|(i, &(name, _))| {
@@ -87,21 +104,36 @@ fuzz_target!(|input: Input| {
         }
     };
     let path = url.strip_prefix(BASE).expect("the URL keeps the base");
-    let path = path.strip_prefix("/metrics/").unwrap_or_else(|| panic!("{url}"));
+    let path = path
+        .strip_prefix("/metrics/")
+        .unwrap_or_else(|| panic!("{url}"));
     assert!(
-        path.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~/=@".contains(&b)),
+        path.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~/=@".contains(&b)),
         "a byte that needs escaping in {url:?}"
     );
     let segments: Vec<&str> = path.split('/').collect();
-    assert!(segments.iter().all(|s| !s.is_empty()), "an empty segment in {url:?}");
+    assert!(
+        segments.iter().all(|s| !s.is_empty()),
+        "an empty segment in {url:?}"
+    );
     assert!(
         segments.iter().all(|s| *s != "." && *s != ".."),
         "a dot segment a router would resolve in {url:?}"
     );
     assert_eq!(segments.len() % 2, 0, "pairs in {url:?}");
-    let pairs: Vec<(String, String)> =
-        segments.chunks(2).map(|pair| decode(pair[0], pair[1])).collect();
-    assert_eq!(pairs[0], ("job".to_owned(), job.to_owned()), "job in {url:?}");
-    let back: Vec<(&str, &str)> = pairs[1..].iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let pairs: Vec<(String, String)> = segments
+        .chunks(2)
+        .map(|pair| decode(pair[0], pair[1]))
+        .collect();
+    assert_eq!(
+        pairs[0],
+        ("job".to_owned(), job.to_owned()),
+        "job in {url:?}"
+    );
+    let back: Vec<(&str, &str)> = pairs[1..]
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
     assert_eq!(back, grouping, "grouping in {url:?}");
 });

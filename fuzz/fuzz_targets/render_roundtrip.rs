@@ -22,7 +22,8 @@
 //! rule to both formats: summaries here observe non-negative values), a histogram with a
 //! negative bound or a negative or NaN sum, and a `_sum`, in the Prometheus format (the
 //! same: those `_sum` and
-//! `_count` lines are read strictly here instead), an exposition of zero families (checked to be exactly empty, or `# EOF`, instead), and
+//! `_count` lines are read strictly here instead), a family whose series have different
+//! label names (a dynamic family's overflow series: read strictly here instead), an exposition of zero families (checked to be exactly empty, or `# EOF`, instead), and
 //! counters above `i64::MAX` (the parser keeps integers as `i64`, so such
 //! totals are compared with this target's own strict reading of the sample line).
 
@@ -102,8 +103,17 @@ enum Text {
 
 impl Text {
     fn text(&self) -> String {
-        const POOL: [&str; 9] =
-            ["", "x", "a\"b", "back\\slash", "new\nline", "\\n", "é ünïcödé", "{}=,", "# HELP"];
+        const POOL: [&str; 9] = [
+            "",
+            "x",
+            "a\"b",
+            "back\\slash",
+            "new\nline",
+            "\\n",
+            "é ünïcödé",
+            "{}=,",
+            "# HELP",
+        ];
         let text = match self {
             Text::Pool(i) => POOL[usize::from(*i) % POOL.len()].to_owned(),
             Text::Any(s) => s.chars().take(40).collect(),
@@ -119,7 +129,10 @@ enum Metric {
     FloatCounter(Vec<u64>),
     Gauge(u64),
     IntGauge(i64),
-    Histogram { bounds: Vec<u64>, observations: Vec<u64> },
+    Histogram {
+        bounds: Vec<u64>,
+        observations: Vec<u64>,
+    },
     Summary(Vec<u64>),
     DynamicCounter(Vec<(Text, Text, u32)>),
     DynamicGauge(Vec<(Text, u64)>),
@@ -140,8 +153,18 @@ struct Input {
 
 /// An awkward float for a few selector values, else the bits as they are.
 fn float(bits: u64) -> f64 {
-    const EDGES: [f64; 10] =
-        [0.0, -0.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 5e-324, f64::MAX, 1e-5, 1e21, 0.1];
+    const EDGES: [f64; 10] = [
+        0.0,
+        -0.0,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+        5e-324,
+        f64::MAX,
+        1e-5,
+        1e21,
+        0.1,
+    ];
     if bits >> 56 == 0xa5 {
         EDGES[(bits & 0xff) as usize % EDGES.len()]
     } else {
@@ -150,8 +173,9 @@ fn float(bits: u64) -> f64 {
 }
 
 fn build(input: &Input, arena: &mut Arena) -> &'static Registry<16> {
-    let registry: &'static Registry<16> =
-        arena.keep(Registry::with_config(RegistryConfig::DEFAULT.with_self_metrics(false)));
+    let registry: &'static Registry<16> = arena.keep(Registry::with_config(
+        RegistryConfig::DEFAULT.with_self_metrics(false),
+    ));
     for family in input.families.iter().take(12) {
         let base = family.name.text();
         let help = arena.text(family.help.text());
@@ -180,20 +204,32 @@ fn build(input: &Input, arena: &mut Arena) -> &'static Registry<16> {
                 g.set(*v);
                 metric = g;
             }
-            Metric::Histogram { bounds, observations } => {
+            Metric::Histogram {
+                bounds,
+                observations,
+            } => {
                 let bounds: Vec<f64> = bounds.iter().take(5).map(|&b| float(b)).collect();
                 let bounds: &'static [f64] = arena.keep(bounds).as_slice();
                 // Refused bounds are left out, as refused registrations are.
-                let Ok(h) = Histogram::<6>::try_new(bounds) else { continue };
+                let Ok(h) = Histogram::<6>::try_new(bounds) else {
+                    continue;
+                };
                 let h = arena.keep(h);
-                observations.iter().take(8).for_each(|&b| h.observe(float(b)));
+                observations
+                    .iter()
+                    .take(8)
+                    .for_each(|&b| h.observe(float(b)));
                 metric = h;
             }
             Metric::Summary(observations) => {
-                const CONFIG: SummaryConfig = SummaryConfig::new(1e-3).with_quantiles(&[0.0, 0.5, 0.99, 1.0]);
+                const CONFIG: SummaryConfig =
+                    SummaryConfig::new(1e-3).with_quantiles(&[0.0, 0.5, 0.99, 1.0]);
                 let s = arena.keep(Summary::<64>::new(CONFIG));
                 // Non-negative: see the module docs.
-                observations.iter().take(8).for_each(|&b| s.observe(float(b).abs()));
+                observations
+                    .iter()
+                    .take(8)
+                    .for_each(|&b| s.observe(float(b).abs()));
                 metric = s;
             }
             Metric::DynamicCounter(series) => {
@@ -228,8 +264,16 @@ enum Point {
     Counter(u64),
     Float(f64),
     Int(i64),
-    Histogram { buckets: Vec<(f64, u64)>, sum: f64, count: u64 },
-    Summary { quantiles: Vec<(f64, f64)>, sum: f64, count: u64 },
+    Histogram {
+        buckets: Vec<(f64, u64)>,
+        sum: f64,
+        count: u64,
+    },
+    Summary {
+        quantiles: Vec<(f64, f64)>,
+        sum: f64,
+        count: u64,
+    },
 }
 
 #[derive(Debug)]
@@ -262,7 +306,10 @@ impl Visitor for Collector {
         labels: &SeriesLabels<'_>,
         value: &Value<'_>,
     ) -> ControlFlow<()> {
-        let labels = labels.iter().map(|(n, v)| (n.to_owned(), v.to_owned())).collect();
+        let labels = labels
+            .iter()
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect();
         let point = match value {
             Value::Counter(v) | Value::CounterWithExemplar(v, _) => Point::Counter(*v),
             Value::FloatCounter(v) | Value::Gauge(v) => Point::Float(*v),
@@ -279,7 +326,11 @@ impl Visitor for Collector {
             },
             other => panic!("a value this target does not build: {other:?}"),
         };
-        self.families.last_mut().unwrap().series.push((labels, point));
+        self.families
+            .last_mut()
+            .unwrap()
+            .series
+            .push((labels, point));
         ControlFlow::Continue(())
     }
 }
@@ -312,7 +363,9 @@ fn strict_counter_line(text: &str, sample: &str, labels: &[(String, String)], wa
     let suffix = format!(" {want}\n");
     let found = text.lines().any(|line| {
         let line = format!("{line}\n");
-        line.starts_with(sample) && line.ends_with(&suffix) && (labels.is_empty() || line.contains('{'))
+        line.starts_with(sample)
+            && line.ends_with(&suffix)
+            && (labels.is_empty() || line.contains('{'))
     });
     assert!(found, "no line `{sample}... {want}` in\n{text}");
 }
@@ -345,20 +398,37 @@ fn check_prometheus(text: &str, seen: &[Seen]) {
         return;
     }
     let full = text;
-    let text = &strip_negative_histogram_sums(text, seen);
+    let (text, seen) = strip_overflow(text, seen);
+    let seen = &seen[..];
+    let text = &strip_negative_histogram_sums(&text, seen);
     let parsed = openmetrics_parser::prometheus::parse_prometheus(text)
         .unwrap_or_else(|e| panic!("Prometheus text does not parse: {e:?}\n{text}"));
     let text = full;
     let expected_families = seen.len();
-    assert_eq!(parsed.families.len(), expected_families, "families in\n{text}");
+    assert_eq!(
+        parsed.families.len(),
+        expected_families,
+        "families in\n{text}"
+    );
     for family in seen {
-        let got = parsed.families.get(&family.name).unwrap_or_else(|| panic!("no family {}\n{text}", family.name));
+        let got = parsed
+            .families
+            .get(&family.name)
+            .unwrap_or_else(|| panic!("no family {}\n{text}", family.name));
         assert_eq!(got.help, family.help, "help of {}", family.name);
         let samples: Vec<_> = got.iter_samples().collect();
-        assert_eq!(samples.len(), family.series.len(), "series of {}\n{text}", family.name);
+        assert_eq!(
+            samples.len(),
+            family.series.len(),
+            "series of {}\n{text}",
+            family.name
+        );
         let mut by_labels: HashMap<Vec<(String, String)>, &PrometheusValue> = HashMap::new();
         for s in &samples {
-            assert!(by_labels.insert(labels_of(s), &s.value).is_none(), "a series twice");
+            assert!(
+                by_labels.insert(labels_of(s), &s.value).is_none(),
+                "a series twice"
+            );
         }
         for (labels, point) in &family.series {
             let value = by_labels
@@ -366,22 +436,47 @@ fn check_prometheus(text: &str, seen: &[Seen]) {
                 .unwrap_or_else(|| panic!("{}{labels:?} not read back\n{text}", family.name));
             match (point, value) {
                 (Point::Counter(v), PrometheusValue::Counter(c)) => {
-                    assert!(number_is_u64(&c.value, *v), "{}: {v} read as {:?}", family.name, c.value);
+                    assert!(
+                        number_is_u64(&c.value, *v),
+                        "{}: {v} read as {:?}",
+                        family.name,
+                        c.value
+                    );
                     strict_counter_line(text, &family.name, labels, *v);
                 }
                 (Point::Float(v), PrometheusValue::Counter(c)) => {
-                    assert!(number_is_float(&c.value, *v), "{}: {v:?} read as {:?}", family.name, c.value);
+                    assert!(
+                        number_is_float(&c.value, *v),
+                        "{}: {v:?} read as {:?}",
+                        family.name,
+                        c.value
+                    );
                 }
                 (Point::Float(v), PrometheusValue::Gauge(n)) => {
-                    assert!(number_is_float(n, *v), "{}: {v:?} read as {n:?}", family.name);
+                    assert!(
+                        number_is_float(n, *v),
+                        "{}: {v:?} read as {n:?}",
+                        family.name
+                    );
                 }
                 (Point::Int(v), PrometheusValue::Gauge(n)) => {
                     assert_eq!(n.as_i64(), Some(*v), "{}", family.name);
                 }
-                (Point::Histogram { buckets, sum, count }, PrometheusValue::Histogram(h)) => {
+                (
+                    Point::Histogram {
+                        buckets,
+                        sum,
+                        count,
+                    },
+                    PrometheusValue::Histogram(h),
+                ) => {
                     check_buckets(&family.name, buckets, &h.buckets);
                     if let Some(s) = h.sum.as_ref() {
-                        assert!(number_is_float(s, *sum), "{} sum {sum:?} read as {s:?}", family.name);
+                        assert!(
+                            number_is_float(s, *sum),
+                            "{} sum {sum:?} read as {s:?}",
+                            family.name
+                        );
                     } else {
                         assert!(om_forbids_sum(buckets, *sum), "{}: no _sum", family.name);
                     }
@@ -389,7 +484,14 @@ fn check_prometheus(text: &str, seen: &[Seen]) {
                         assert_eq!(h.count, Some(*count), "{} count", family.name);
                     }
                 }
-                (Point::Summary { quantiles, sum, count }, PrometheusValue::Summary(s)) => {
+                (
+                    Point::Summary {
+                        quantiles,
+                        sum,
+                        count,
+                    },
+                    PrometheusValue::Summary(s),
+                ) => {
                     check_quantiles(&family.name, quantiles, &s.quantiles, true);
                     let got = s.sum.as_ref().expect("_sum");
                     assert!(number_is_float(got, *sum), "{} sum", family.name);
@@ -399,6 +501,52 @@ fn check_prometheus(text: &str, seen: &[Seen]) {
             }
         }
     }
+}
+
+/// The parser refuses a family whose series have different label names, which both
+/// formats allow and which a dynamic family's overflow series (`otel_metric_overflow`
+/// only) is. Each overflow sample is read here, strictly (the exact line, the value bit for
+/// bit), and taken out of the text and of the expected series.
+fn strip_overflow(text: &str, seen: &[Seen]) -> (String, Vec<Seen>) {
+    let mut text = text.to_owned();
+    let mut kept = Vec::new();
+    for family in seen {
+        let mut series = Vec::new();
+        for (labels, point) in &family.series {
+            if labels != &[("otel_metric_overflow".to_owned(), "true".to_owned())] {
+                series.push((labels.clone(), point.clone()));
+                continue;
+            }
+            let prefix = format!("{}{{otel_metric_overflow=\"true\"}} ", family.name);
+            let line = text
+                .lines()
+                .find(|l| l.starts_with(&prefix))
+                .unwrap_or_else(|| panic!("no `{prefix}` line in\n{text}"))
+                .to_owned();
+            let value = &line[prefix.len()..];
+            match point {
+                Point::Counter(v) => assert_eq!(value, v.to_string(), "{line}"),
+                Point::Float(v) => {
+                    let got = match value {
+                        "+Inf" => f64::INFINITY,
+                        "-Inf" => f64::NEG_INFINITY,
+                        "NaN" => f64::NAN,
+                        v => v.parse::<f64>().unwrap_or_else(|e| panic!("{line}: {e}")),
+                    };
+                    assert!(same_float(got, *v), "{line}: want {v:?}");
+                }
+                other => panic!("an overflow series of {other:?}"),
+            }
+            text = text.replace(&format!("{line}\n"), "");
+        }
+        kept.push(Seen {
+            name: family.name.clone(),
+            help: family.help.clone(),
+            kind: family.kind,
+            series,
+        });
+    }
+    (text, kept)
 }
 
 /// Whether OpenMetrics forbids this histogram's `_sum` (a negative bound, or a negative
@@ -417,7 +565,14 @@ fn strip_negative_histogram_sums(text: &str, seen: &[Seen]) -> String {
     let mut text = text.to_owned();
     for family in seen {
         for (labels, point) in &family.series {
-            let Point::Histogram { buckets, sum, count } = point else { continue };
+            let Point::Histogram {
+                buckets,
+                sum,
+                count,
+            } = point
+            else {
+                continue;
+            };
             if !om_forbids_sum(buckets, *sum) {
                 continue;
             }
@@ -448,13 +603,25 @@ fn strip_negative_histogram_sums(text: &str, seen: &[Seen]) -> String {
 fn check_buckets(name: &str, want: &[(f64, u64)], got: &[openmetrics_parser::HistogramBucket]) {
     assert_eq!(got.len(), want.len(), "{name}: buckets {got:?}");
     for ((bound, count), bucket) in want.iter().zip(got) {
-        assert!(same_float(bucket.upper_bound, *bound), "{name}: le {bound:?} read as {}", bucket.upper_bound);
-        assert!(number_is_u64(&bucket.count, *count), "{name}: bucket {bound} count");
+        assert!(
+            same_float(bucket.upper_bound, *bound),
+            "{name}: le {bound:?} read as {}",
+            bucket.upper_bound
+        );
+        assert!(
+            number_is_u64(&bucket.count, *count),
+            "{name}: bucket {bound} count"
+        );
     }
 }
 
 /// Every parsed quantile is one visited, value bit for bit; with `all`, none is missing.
-fn check_quantiles(name: &str, want: &[(f64, f64)], got: &[openmetrics_parser::Quantile], all: bool) {
+fn check_quantiles(
+    name: &str,
+    want: &[(f64, f64)],
+    got: &[openmetrics_parser::Quantile],
+    all: bool,
+) {
     if all {
         assert_eq!(got.len(), want.len(), "{name}: quantiles {got:?}");
     }
@@ -463,7 +630,12 @@ fn check_quantiles(name: &str, want: &[(f64, f64)], got: &[openmetrics_parser::Q
             .iter()
             .find(|(wq, _)| same_float(*wq, q.quantile))
             .unwrap_or_else(|| panic!("{name}: quantile {} was not visited", q.quantile));
-        assert!(number_is_float(&q.value, *v), "{name}: quantile {} {v:?} read as {:?}", q.quantile, q.value);
+        assert!(
+            number_is_float(&q.value, *v),
+            "{name}: quantile {} {v:?} read as {:?}",
+            q.quantile,
+            q.value
+        );
     }
 }
 
@@ -473,21 +645,36 @@ fn check_openmetrics(text: &str, seen: &[Seen]) {
         assert_eq!(text, "# EOF\n");
         return;
     }
+    let (stripped, seen) = strip_overflow(text, seen);
+    let seen = &seen[..];
+    let full = text;
+    let text = &stripped;
     let parsed = openmetrics_parser::openmetrics::parse_openmetrics(text)
         .unwrap_or_else(|e| panic!("OpenMetrics text does not parse: {e:?}\n{text}"));
+    let text = full;
     assert_eq!(parsed.families.len(), seen.len(), "families in\n{text}");
     for family in seen {
         let name = match family.kind {
             MetricKind::Counter => family.name.strip_suffix("_total").unwrap(),
             _ => family.name.as_str(),
         };
-        let got = parsed.families.get(name).unwrap_or_else(|| panic!("no family {name}\n{text}"));
+        let got = parsed
+            .families
+            .get(name)
+            .unwrap_or_else(|| panic!("no family {name}\n{text}"));
         assert_eq!(got.help, family.help, "help of {name}");
         let samples: Vec<_> = got.iter_samples().collect();
-        assert_eq!(samples.len(), family.series.len(), "series of {name}\n{text}");
+        assert_eq!(
+            samples.len(),
+            family.series.len(),
+            "series of {name}\n{text}"
+        );
         let mut by_labels: HashMap<Vec<(String, String)>, &OpenMetricsValue> = HashMap::new();
         for s in &samples {
-            assert!(by_labels.insert(labels_of(s), &s.value).is_none(), "a series twice");
+            assert!(
+                by_labels.insert(labels_of(s), &s.value).is_none(),
+                "a series twice"
+            );
         }
         for (labels, point) in &family.series {
             let value = by_labels
@@ -495,11 +682,19 @@ fn check_openmetrics(text: &str, seen: &[Seen]) {
                 .unwrap_or_else(|| panic!("{name}{labels:?} not read back\n{text}"));
             match (point, value) {
                 (Point::Counter(v), OpenMetricsValue::Counter(c)) => {
-                    assert!(number_is_u64(&c.value, *v), "{name}: {v} read as {:?}", c.value);
+                    assert!(
+                        number_is_u64(&c.value, *v),
+                        "{name}: {v} read as {:?}",
+                        c.value
+                    );
                     strict_counter_line(text, &family.name, labels, *v);
                 }
                 (Point::Float(v), OpenMetricsValue::Counter(c)) => {
-                    assert!(number_is_float(&c.value, *v), "{name}: {v:?} read as {:?}", c.value);
+                    assert!(
+                        number_is_float(&c.value, *v),
+                        "{name}: {v:?} read as {:?}",
+                        c.value
+                    );
                 }
                 (Point::Float(v), OpenMetricsValue::Gauge(n)) => {
                     assert!(number_is_float(n, *v), "{name}: {v:?} read as {n:?}");
@@ -507,7 +702,14 @@ fn check_openmetrics(text: &str, seen: &[Seen]) {
                 (Point::Int(v), OpenMetricsValue::Gauge(n)) => {
                     assert_eq!(n.as_i64(), Some(*v), "{name}");
                 }
-                (Point::Histogram { buckets, sum, count }, OpenMetricsValue::Histogram(h)) => {
+                (
+                    Point::Histogram {
+                        buckets,
+                        sum,
+                        count,
+                    },
+                    OpenMetricsValue::Histogram(h),
+                ) => {
                     check_buckets(name, buckets, &h.buckets);
                     // `_sum` and `_count` are left out where OpenMetrics forbids them.
                     if let Some(s) = &h.sum {
@@ -517,7 +719,14 @@ fn check_openmetrics(text: &str, seen: &[Seen]) {
                         assert_eq!(c, *count, "{name} count");
                     }
                 }
-                (Point::Summary { quantiles, sum, count }, OpenMetricsValue::Summary(s)) => {
+                (
+                    Point::Summary {
+                        quantiles,
+                        sum,
+                        count,
+                    },
+                    OpenMetricsValue::Summary(s),
+                ) => {
                     // Negative quantile values are left out, as OpenMetrics prescribes.
                     let kept = quantiles.iter().filter(|(_, v)| !(*v < 0.0)).count();
                     assert_eq!(s.quantiles.len(), kept, "{name}: quantiles");
@@ -559,14 +768,24 @@ fn chunked(registry: &Registry<16>, format: Format, size: usize, whole: &str) {
                 assert!(!sink.as_bytes().is_empty(), "a chunk made no progress");
             }
             Err(EncodeError::TooLarge { .. }) => {
-                assert!(size < whole.len(), "{size} bytes hold the whole output, yet too large");
-                assert!(whole.as_bytes().starts_with(&out), "chunks before the refusal differ");
+                assert!(
+                    size < whole.len(),
+                    "{size} bytes hold the whole output, yet too large"
+                );
+                assert!(
+                    whole.as_bytes().starts_with(&out),
+                    "chunks before the refusal differ"
+                );
                 return;
             }
             Err(e) => panic!("chunked render: {e}"),
         }
     }
-    assert_eq!(String::from_utf8(out).unwrap(), whole, "{format:?} chunks of {size}");
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        whole,
+        "{format:?} chunks of {size}"
+    );
 }
 
 fuzz_target!(|input: Input| {

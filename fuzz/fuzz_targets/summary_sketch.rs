@@ -113,9 +113,17 @@ fn run<const SCALE: u32>(input: &Input) {
             } else if exact == 0.0 {
                 assert_eq!(estimate, 0.0, "q={q}: exact is zero");
             } else if exact == f64::INFINITY || index.is_some_and(|i| i >= row.end) {
-                assert_eq!(estimate, clamp(upper_edge), "q={q}: exact {exact} overflows");
+                assert_eq!(
+                    estimate,
+                    clamp(upper_edge),
+                    "q={q}: exact {exact} overflows"
+                );
             } else if index.is_none_or(|i| i < row.start) {
-                assert_eq!(estimate, clamp(lower_edge), "q={q}: exact {exact} underflows");
+                assert_eq!(
+                    estimate,
+                    clamp(lower_edge),
+                    "q={q}: exact {exact} underflows"
+                );
             } else {
                 let error = ((estimate - exact) / exact).abs();
                 assert!(

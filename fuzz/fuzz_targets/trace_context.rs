@@ -19,11 +19,9 @@ use corral_exporters::trace::propagation::{
     MAX_TRACEPARENT_BYTES, extract_context, inject_context, is_valid_traceparent,
 };
 use libfuzzer_sys::fuzz_target;
-use opentelemetry::baggage::{Baggage, BaggageExt};
-use opentelemetry::trace::{
-    SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
-};
 use opentelemetry::Context;
+use opentelemetry::baggage::{Baggage, BaggageExt};
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 
 /// The W3C Trace Context `traceparent` rules, read from the specification: surrounding
 /// spaces and tabs allowed; `version "-" trace-id "-" parent-id "-" flags` in lower-case
@@ -31,12 +29,20 @@ use opentelemetry::Context;
 /// after the flags, a later version may continue with `-` and more.
 fn reference_valid(value: &str) -> bool {
     let value = value.trim_matches(|c| c == ' ' || c == '\t');
-    let lower_hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    let Some(version) = value.get(0..2) else { return false };
+    let lower_hex = |s: &str, n: usize| {
+        s.len() == n
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    let Some(version) = value.get(0..2) else {
+        return false;
+    };
     if !lower_hex(version, 2) || version == "ff" {
         return false;
     }
-    let fields: Vec<&str> = value.get(3..).map_or(vec![], |rest| rest.splitn(4, '-').collect());
+    let fields: Vec<&str> = value
+        .get(3..)
+        .map_or(vec![], |rest| rest.splitn(4, '-').collect());
     if value.as_bytes().get(2) != Some(&b'-') || fields.len() < 3 {
         return false;
     }
@@ -54,7 +60,15 @@ fn reference_valid(value: &str) -> bool {
     }
 }
 
-const KEYS: &[&str] = &["traceparent", "TraceParent", "TRACEPARENT", "tracestate", "baggage", "Baggage", "other"];
+const KEYS: &[&str] = &[
+    "traceparent",
+    "TraceParent",
+    "TRACEPARENT",
+    "tracestate",
+    "baggage",
+    "Baggage",
+    "other",
+];
 
 #[derive(Arbitrary, Debug)]
 enum Key {
@@ -66,7 +80,13 @@ enum Key {
 enum HeaderValue {
     Bytes(Vec<u8>),
     /// A valid traceparent with one byte changed.
-    Mutated { ids: [u8; 24], flags: u8, at: u8, to: u8, version: u8 },
+    Mutated {
+        ids: [u8; 24],
+        flags: u8,
+        at: u8,
+        to: u8,
+        version: u8,
+    },
 }
 
 #[derive(Arbitrary, Debug)]
@@ -100,7 +120,13 @@ fn extract_any(headers: Vec<(Key, HeaderValue)>) {
             };
             let value = match v {
                 HeaderValue::Bytes(b) => b,
-                HeaderValue::Mutated { ids, flags, at, to, version } => {
+                HeaderValue::Mutated {
+                    ids,
+                    flags,
+                    at,
+                    to,
+                    version,
+                } => {
                     let mut text = format!(
                         "{:02x}-{}-{}-{flags:02x}",
                         version % 3,
@@ -129,10 +155,18 @@ fn extract_any(headers: Vec<(Key, HeaderValue)>) {
             .filter(|(k, _)| k.eq_ignore_ascii_case("traceparent"))
             .map(|(_, v)| v)
             .collect();
-        assert_eq!(parents.len(), 1, "a span from {} traceparent headers", parents.len());
+        assert_eq!(
+            parents.len(),
+            1,
+            "a span from {} traceparent headers",
+            parents.len()
+        );
         assert!(parents[0].len() <= MAX_TRACEPARENT_BYTES);
         let text = std::str::from_utf8(parents[0]).expect("extracted from UTF-8");
-        assert!(reference_valid(text), "extracted from an invalid traceparent {text:?}");
+        assert!(
+            reference_valid(text),
+            "extracted from an invalid traceparent {text:?}"
+        );
         let text = text.trim_matches(|c| c == ' ' || c == '\t');
         assert_eq!(sc.trace_id().to_string(), text[3..35], "trace id");
         assert_eq!(sc.span_id().to_string(), text[36..52], "parent id");
@@ -156,7 +190,13 @@ fn round_trip(valid: Valid) {
         (state_keys[usize::from(*k) % state_keys.len()], v)
     }))
     .unwrap_or_default();
-    let sc = SpanContext::new(trace_id, span_id, TraceFlags::new(valid.flags), false, state);
+    let sc = SpanContext::new(
+        trace_id,
+        span_id,
+        TraceFlags::new(valid.flags),
+        false,
+        state,
+    );
     if !sc.is_valid() {
         return;
     }
@@ -167,9 +207,13 @@ fn round_trip(valid: Valid) {
         let value = value.trim().to_owned();
         let _ = baggage.insert(baggage_keys[usize::from(*k) % baggage_keys.len()], value);
     }
-    let mut want: Vec<(String, String)> =
-        baggage.iter().map(|(k, (v, _))| (k.to_string(), v.to_string())).collect();
-    let cx = Context::new().with_remote_span_context(sc.clone()).with_baggage(baggage);
+    let mut want: Vec<(String, String)> = baggage
+        .iter()
+        .map(|(k, (v, _))| (k.to_string(), v.to_string()))
+        .collect();
+    let cx = Context::new()
+        .with_remote_span_context(sc.clone())
+        .with_baggage(baggage);
 
     let mut headers: Vec<(String, Vec<u8>)> = Vec::new();
     inject_context(&cx, &mut headers);
@@ -177,10 +221,21 @@ fn round_trip(valid: Valid) {
     let got = back.span().span_context().clone();
     assert_eq!(got.trace_id(), sc.trace_id());
     assert_eq!(got.span_id(), sc.span_id());
-    assert_eq!(got.trace_flags(), sc.trace_flags() & TraceFlags::SAMPLED, "flags");
-    assert_eq!(got.trace_state().header(), sc.trace_state().header(), "trace state");
-    let mut have: Vec<(String, String)> =
-        back.baggage().iter().map(|(k, (v, _))| (k.to_string(), v.to_string())).collect();
+    assert_eq!(
+        got.trace_flags(),
+        sc.trace_flags() & TraceFlags::SAMPLED,
+        "flags"
+    );
+    assert_eq!(
+        got.trace_state().header(),
+        sc.trace_state().header(),
+        "trace state"
+    );
+    let mut have: Vec<(String, String)> = back
+        .baggage()
+        .iter()
+        .map(|(k, (v, _))| (k.to_string(), v.to_string()))
+        .collect();
     want.sort();
     have.sort();
     assert_eq!(have, want, "baggage; headers {headers:?}");
@@ -191,7 +246,11 @@ fuzz_target!(|input: Input| {
         Input::Extract(headers) => extract_any(headers),
         Input::RoundTrip(valid) => round_trip(valid),
         Input::Check(text) => {
-            assert_eq!(is_valid_traceparent(&text), reference_valid(&text), "{text:?}");
+            assert_eq!(
+                is_valid_traceparent(&text),
+                reference_valid(&text),
+                "{text:?}"
+            );
         }
     }
 });

@@ -108,9 +108,9 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use negotiate::{CODINGS, TEXT_FORMATS, negotiate, negotiate_coding};
-use render::{FillError, Pool, RenderSource};
 #[doc(hidden)]
 pub use render::render_names;
+use render::{FillError, Pool, RenderSource};
 
 /// The `name[]` values of a query string, decoded, in order (client_golang's filter; the
 /// fuzz target `name_filter` checks it against a reference decoder).
