@@ -4,7 +4,10 @@
 # a failed oracle, a timeout or the memory limit fails the step; the input that did it is
 # left in fuzz/artifacts/<target>/ and `cargo +nightly fuzz run <target> <file>` replays it.
 #
-# FUZZ_SECONDS (default 20) sets each target's time.
+# FUZZ_SECONDS (default 20) sets each target's time. The instrumented build (nightly,
+# AddressSanitizer, the exporters' dependency tree) goes to a target directory outside the
+# clone, CORRAL_FUZZ_TARGET_DIR (default ~/.cache/corral/fuzz-target), so that a later run
+# on the same machine rebuilds only Corral's crates.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +23,8 @@ seconds=${FUZZ_SECONDS:-20}
 cd fuzz
 # cargo-fuzz has no --locked: a fetch with --locked fails first if fuzz/Cargo.lock is stale.
 cargo +nightly fetch --locked
-cargo +nightly fuzz build
+target_dir=${CORRAL_FUZZ_TARGET_DIR:-$HOME/.cache/corral/fuzz-target}
+cargo +nightly fuzz build --target-dir "$target_dir"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for target in $(cargo +nightly fuzz list); do
@@ -33,7 +37,7 @@ for target in $(cargo +nightly fuzz list); do
     echo "--- fuzz $target (${seconds}s)"
     # -timeout: one input may take at most 10 s; -rss_limit_mb: 2 GiB; both fail the run.
     log="$work/$target.log"
-    if ! cargo +nightly fuzz run "$target" "$work/$target" -- \
+    if ! cargo +nightly fuzz run --target-dir "$target_dir" "$target" "$work/$target" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         >"$log" 2>&1; then
         tail -n 100 "$log"
