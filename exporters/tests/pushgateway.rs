@@ -335,6 +335,39 @@ fn bad_urls_and_groupings_are_refused() {
     }
 }
 
+static DOTS: Counter = Counter::new();
+static DOTS_REGISTRY: Registry<2> =
+    Registry::with_config(RegistryConfig::DEFAULT.with_self_metrics(false));
+
+/// Regression (found by the `pushgateway_grouping` fuzz target): a job or label value of
+/// `.` or `..` went into the path as it stood, a dot segment, and the gateway answered the
+/// push with a 301 to the resolved path. Such values now go as base64 and arrive intact.
+#[test]
+fn dot_segment_values_reach_a_real_gateway() {
+    DOTS_REGISTRY
+        .register(Desc::new("dots_total", "Dots"), &DOTS)
+        .unwrap();
+    DOTS.inc_by(7);
+    let gw = start_gateway();
+    let port = gw.port;
+    let gateway = Pushgateway::new(&format!("http://127.0.0.1:{port}"))
+        .unwrap()
+        .with_timeout(Duration::from_secs(5));
+    let group: &[(&str, &str)] = &[("instance", ".."), ("zone", ".")];
+    assert_eq!(
+        gateway.group_url(".", group).unwrap(),
+        format!(
+            "http://127.0.0.1:{port}/metrics/job@base64/Lg==/instance@base64/Li4=/zone@base64/Lg=="
+        )
+    );
+    gateway.push_blocking(".", group, &DOTS_REGISTRY).unwrap();
+    let lines = scraped(port, "dots_total");
+    assert!(
+        has(&lines, &["job=\".\"", "instance=\"..\"", "zone=\".\""], "7"),
+        "{lines:?}"
+    );
+}
+
 /// bcrypt (cost 4) of `batch-secret`, as the gateway's web configuration wants it.
 const PASSWORD_HASH: &str = "$2b$04$DhgUjES6FENp/9H6iAcy5u2DteZqRs6rK.Ge9pPwVdnc9feuhTDti";
 

@@ -108,7 +108,19 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use negotiate::{CODINGS, TEXT_FORMATS, negotiate, negotiate_coding};
+#[doc(hidden)]
+pub use render::render_names;
 use render::{FillError, Pool, RenderSource};
+
+/// The `name[]` values of a query string, decoded, in order (client_golang's filter; the
+/// fuzz target `name_filter` checks it against a reference decoder).
+#[doc(hidden)]
+pub fn query_names(query: &str) -> Vec<String> {
+    form_urlencoded::parse(query.as_bytes())
+        .filter(|(k, _)| k == "name[]")
+        .map(|(_, v)| v.into_owned())
+        .collect()
+}
 
 #[cfg(feature = "tls")]
 pub use tls::{TlsConfig, TlsError};
@@ -766,15 +778,7 @@ async fn metrics(
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok());
     let coding = negotiate_coding(accept_encoding, CODINGS);
-    let names: Vec<String> = query
-        .as_deref()
-        .map(|q| {
-            form_urlencoded::parse(q.as_bytes())
-                .filter(|(k, _)| k == "name[]")
-                .map(|(_, v)| v.into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
+    let names: Vec<String> = query.as_deref().map(query_names).unwrap_or_default();
 
     let mut pooled = shared.pool.take();
     let source = shared.source;

@@ -31,19 +31,31 @@ impl<const FAMILIES: usize> RenderSource for Registry<FAMILIES> {
         out: &mut Vec<u8>,
         limit: usize,
     ) -> Result<(), EncodeError> {
-        let mut sink = VecSink::with_limit(out, limit);
-        let mut renderer = Renderer::new(format);
-        if names.is_empty() {
-            renderer.render(self, &mut sink)
-        } else {
-            renderer.render(
-                &Filtered {
-                    source: self,
-                    names,
-                },
-                &mut sink,
-            )
-        }
+        render_names(self, format, names, out, limit)
+    }
+}
+
+/// Renders the families of `source` registered under one of `names` (every family when
+/// `names` is empty) into `out`, at most `limit` bytes: what a scrape with `name[]`
+/// parameters gets (the fuzz target `name_filter` checks it).
+///
+/// # Errors
+///
+/// An [`EncodeError`] when the body would pass `limit`.
+#[doc(hidden)]
+pub fn render_names<R: Source>(
+    source: &R,
+    format: Format,
+    names: &[String],
+    out: &mut Vec<u8>,
+    limit: usize,
+) -> Result<(), EncodeError> {
+    let mut sink = VecSink::with_limit(out, limit);
+    let mut renderer = Renderer::new(format);
+    if names.is_empty() {
+        renderer.render(source, &mut sink)
+    } else {
+        renderer.render(&Filtered { source, names }, &mut sink)
     }
 }
 

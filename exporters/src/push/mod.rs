@@ -499,9 +499,13 @@ fn header(value: &str) -> Auth {
     }
 }
 
-/// Appends `/<name>/<value>`, or `/<name>@base64/<value in base64url>`.
+/// Appends `/<name>/<value>`, or `/<name>@base64/<value in base64url>`. `.` and `..`
+/// go as base64 too: as path segments they are dot segments, which the Pushgateway
+/// answers with a redirect to the resolved path (and proxies resolve).
 fn segment(url: &mut String, name: &str, value: &str) {
     let plain = !value.is_empty()
+        && value != "."
+        && value != ".."
         && value
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
