@@ -103,6 +103,7 @@
 mod number;
 mod openmetrics;
 mod prometheus;
+mod protobuf;
 mod text;
 
 use core::fmt;
@@ -112,6 +113,7 @@ use crate::visit::{Cursor, Visit, Visitor};
 
 pub use openmetrics::OpenMetricsText;
 pub use prometheus::PrometheusText;
+pub use protobuf::ProtobufEncoder;
 
 /// The `Content-Type` of the Prometheus text format 0.0.4.
 pub const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -119,6 +121,10 @@ pub const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=ut
 /// The `Content-Type` of OpenMetrics 1.0.0 text.
 pub const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The `Content-Type` of the Prometheus protobuf exposition.
+pub const PROTOBUF_CONTENT_TYPE: &str =
+    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
 
 /// The sink had no room for the bytes; nothing was written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,6 +165,14 @@ pub trait Sink {
     fn remaining(&self) -> Option<usize> {
         None
     }
+
+    /// The bytes held, for an encoder to patch in place, if the sink keeps them (a buffer
+    /// does; a sink that streams bytes on cannot). The protobuf encoder uses it to write a
+    /// family's length in front of the family once it is complete; without it, it writes
+    /// each series as a family of its own.
+    fn written_mut(&mut self) -> Option<&mut [u8]> {
+        None
+    }
 }
 
 impl<S: Sink + ?Sized> Sink for &mut S {
@@ -180,6 +194,11 @@ impl<S: Sink + ?Sized> Sink for &mut S {
     #[inline]
     fn remaining(&self) -> Option<usize> {
         (**self).remaining()
+    }
+
+    #[inline]
+    fn written_mut(&mut self) -> Option<&mut [u8]> {
+        (**self).written_mut()
     }
 }
 
@@ -263,6 +282,11 @@ impl Sink for SliceSink<'_> {
     fn remaining(&self) -> Option<usize> {
         Some(self.buf.len() - self.len)
     }
+
+    #[inline]
+    fn written_mut(&mut self) -> Option<&mut [u8]> {
+        Some(&mut self.buf[..self.len])
+    }
 }
 
 #[cfg(feature = "heapless")]
@@ -286,6 +310,11 @@ impl<const N: usize> Sink for heapless::Vec<u8, N> {
     #[inline]
     fn remaining(&self) -> Option<usize> {
         Some(N - self.as_slice().len())
+    }
+
+    #[inline]
+    fn written_mut(&mut self) -> Option<&mut [u8]> {
+        Some(self.as_mut_slice())
     }
 }
 
@@ -409,6 +438,9 @@ pub enum Format {
     Prometheus,
     /// OpenMetrics 1.0.0 text.
     OpenMetrics,
+    /// The Prometheus protobuf exposition: length-delimited `io.prometheus.client.MetricFamily`
+    /// messages ([`protobuf`](self::protobuf())).
+    Protobuf,
 }
 
 impl Format {
@@ -417,6 +449,7 @@ impl Format {
         match self {
             Format::Prometheus => PROMETHEUS_CONTENT_TYPE,
             Format::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
+            Format::Protobuf => PROTOBUF_CONTENT_TYPE,
         }
     }
 }
@@ -467,6 +500,11 @@ impl Renderer {
     /// An OpenMetrics 1.0.0 renderer.
     pub const fn openmetrics() -> Self {
         Self::new(Format::OpenMetrics)
+    }
+
+    /// A Prometheus protobuf renderer.
+    pub const fn protobuf() -> Self {
+        Self::new(Format::Protobuf)
     }
 
     /// Adds a `_created` sample to every counter, histogram and summary series (OpenMetrics
@@ -522,11 +560,16 @@ impl Renderer {
                     let visit = source.visit_from(self.cursor, &mut visitor);
                     (visit, visitor.failed_family())
                 }
+                Format::Protobuf => {
+                    let mut visitor = ProtobufEncoder::new(&mut *sink);
+                    let visit = source.visit_from(self.cursor, &mut visitor);
+                    (visit, visitor.failed_family())
+                }
             };
             match visit {
                 Visit::Complete => {
                     self.stage = match self.format {
-                        Format::Prometheus => Stage::Done,
+                        Format::Prometheus | Format::Protobuf => Stage::Done,
                         Format::OpenMetrics => Stage::Eof,
                     };
                 }
@@ -596,4 +639,17 @@ pub fn openmetrics<R: Source + ?Sized, S: Sink + ?Sized>(
     sink: &mut S,
 ) -> Result<(), EncodeError> {
     Renderer::openmetrics().render(source, sink)
+}
+
+/// Renders `source` in the Prometheus protobuf exposition (length-delimited
+/// `io.prometheus.client.MetricFamily` messages), appending to `sink`.
+///
+/// # Errors
+///
+/// [`EncodeError::BufferFull`] when it does not fit (see [`Renderer::render`]).
+pub fn protobuf<R: Source + ?Sized, S: Sink + ?Sized>(
+    source: &R,
+    sink: &mut S,
+) -> Result<(), EncodeError> {
+    Renderer::protobuf().render(source, sink)
 }
