@@ -13,7 +13,8 @@
 use corral_core::{NativeHistogram, NativeHistogramConfig, Value};
 use corral_loom_tests::{Outcomes, explore, leak, model, thread};
 
-/// Schema 0, zero threshold 0.5, four buckets per sign from bucket -1 `(0.5, 1]` up, and
+/// Schema 0, zero threshold 0.5, four buckets per sign from the threshold's bucket -2
+/// `(0.25, 0.5]` up, and
 /// classic bounds `[1.0]` (plus `+Inf`).
 type Native = NativeHistogram<4, 2, 0>;
 
@@ -151,8 +152,9 @@ fn same_bucket_native_observes_lose_nothing() {
                 panic!("{value:?}")
             };
             assert_eq!(n.positive().collect::<Vec<_>>(), [(0, 2)]);
-            // Beyond the four negative buckets -1 ..= 2: reported in bucket 3.
-            assert_eq!(n.negative().collect::<Vec<_>>(), [(3, 1)]);
+            // The row is buckets -2 ..= 1 (from the threshold's, (0.25, 0.5]); -1e6 is
+            // beyond it and reported in bucket 2, just past it.
+            assert_eq!(n.negative().collect::<Vec<_>>(), [(2, 1)]);
         });
     });
 }
