@@ -141,7 +141,10 @@ fn corral(fixture: &Fixture) -> &'static Registry<128> {
             let family: &'static DynamicFamily<Counter, 2, 256> =
                 Box::leak(Box::new(DynamicFamily::new(["method", "status"])));
             registry
-                .register(Desc::new(fixture.names[f], "Requests by method and status"), family)
+                .register(
+                    Desc::new(fixture.names[f], "Requests by method and status"),
+                    family,
+                )
                 .expect("register");
             family
         })
@@ -198,9 +201,8 @@ fn pc(fixture: &Fixture) -> prometheus_client::registry::Registry {
             .get_or_create(&Requests { method, status })
             .inc_by(value);
     }
-    let latency = PcFamily::<Route, PcHistogram, fn() -> PcHistogram>::new_with_constructor(
-        pc_latency,
-    );
+    let latency =
+        PcFamily::<Route, PcHistogram, fn() -> PcHistogram>::new_with_constructor(pc_latency);
     registry.register("bench_latency_ms", "Request latency", latency.clone());
     for (route, value) in fixture.observations() {
         latency.get_or_create(&Route { route }).observe(value);
@@ -245,7 +247,13 @@ fn protobuf_render(c: &mut Criterion) {
         })
     });
     group.bench_function("prometheus-client", |b| {
-        b.iter(|| black_box(prometheus_protobuf::encode_to_vec(black_box(&pc)).unwrap().len()))
+        b.iter(|| {
+            black_box(
+                prometheus_protobuf::encode_to_vec(black_box(&pc))
+                    .unwrap()
+                    .len(),
+            )
+        })
     });
     group.finish();
 }

@@ -30,7 +30,11 @@ fn expand(spans: &[BucketSpan], deltas: &[i64]) -> Vec<(i32, u64)> {
     let mut index = 0i32;
     let mut count = 0i64;
     for (n, span) in spans.iter().enumerate() {
-        index = if n == 0 { span.offset } else { index + span.offset };
+        index = if n == 0 {
+            span.offset
+        } else {
+            index + span.offset
+        };
         for _ in 0..span.length {
             count += deltas.next().expect("a delta per bucket");
             if count != 0 {
@@ -51,7 +55,8 @@ fn prometheus_client_types_read_every_metric_type_back() {
         RegistryConfig::DEFAULT.with_self_metrics(false),
     )));
     let c: &'static Counter = Box::leak(Box::new(Counter::new()));
-    r.register(Desc::new("requests_total", "Requests"), c).unwrap();
+    r.register(Desc::new("requests_total", "Requests"), c)
+        .unwrap();
     c.inc_by(1 << 40);
     let f: &'static FloatCounter = Box::leak(Box::new(FloatCounter::new()));
     r.register(Desc::new("cost_usd_total", "Cost"), f).unwrap();
@@ -81,7 +86,9 @@ fn prometheus_client_types_read_every_metric_type_back() {
         NativeHistogramConfig::new(1e-3).with_classic(&[1.0, 100.0]),
     )));
     r.register(Desc::new("native_seconds", "N"), n).unwrap();
-    let values = [0.0, 0.0005, -0.25, -0.3, 1.0, 1.01, 3.0, 3.0, 9.0, 250.0, 1e9];
+    let values = [
+        0.0, 0.0005, -0.25, -0.3, 1.0, 1.01, 3.0, 3.0, 9.0, 250.0, 1e9,
+    ];
     for v in values {
         n.observe(v);
     }
@@ -114,14 +121,22 @@ fn prometheus_client_types_read_every_metric_type_back() {
         (1u64 << 40) as f64
     );
     assert_eq!(
-        by_name("cost_usd_total").metric[0].counter.as_ref().unwrap().value,
+        by_name("cost_usd_total").metric[0]
+            .counter
+            .as_ref()
+            .unwrap()
+            .value,
         0.125
     );
     let temperature = by_name("temperature");
     assert_eq!(temperature.r#type, MetricType::Gauge as i32);
     assert_eq!(temperature.metric[0].gauge.as_ref().unwrap().value, -3.5);
     assert_eq!(
-        by_name("queue_depth").metric[0].gauge.as_ref().unwrap().value,
+        by_name("queue_depth").metric[0]
+            .gauge
+            .as_ref()
+            .unwrap()
+            .value,
         -9.0
     );
 
@@ -129,7 +144,11 @@ fn prometheus_client_types_read_every_metric_type_back() {
         .metric
         .iter()
         .map(|m| {
-            let labels = m.label.iter().map(|l| (l.name.clone(), l.value.clone())).collect();
+            let labels = m
+                .label
+                .iter()
+                .map(|l| (l.name.clone(), l.value.clone()))
+                .collect();
             (labels, m.counter.as_ref().unwrap().value)
         })
         .collect();

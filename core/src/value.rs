@@ -694,7 +694,8 @@ impl Iterator for NativeBucketIter<'_> {
         while self.at <= len {
             let coarse = self.offset.wrapping_add(self.at as i32) >> self.shift;
             let mut total = 0u64;
-            while self.at <= len && (self.offset.wrapping_add(self.at as i32) >> self.shift) == coarse
+            while self.at <= len
+                && (self.offset.wrapping_add(self.at as i32) >> self.shift) == coarse
             {
                 let count = match self.counts.get(self.at) {
                     Some(count) => *count,

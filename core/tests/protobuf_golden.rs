@@ -8,8 +8,7 @@ use corral_core::encode::{self, Full, Progress, Renderer, Sink, SliceSink};
 use corral_core::{
     Collect, Counter, CounterWithExemplar, Desc, DynamicFamily, Exemplar, FloatCounter, Gauge,
     Histogram, HistogramWithExemplars, IntGauge, MetricKind, NativeHistogram,
-    NativeHistogramConfig, Registry, RegistryConfig, SeriesLabels, SeriesSink, SummaryValue,
-    Value,
+    NativeHistogramConfig, Registry, RegistryConfig, SeriesLabels, SeriesSink, SummaryValue, Value,
 };
 
 /// `key` of a field: number and wire type.
@@ -136,7 +135,12 @@ fn counter_with_exemplar() {
         out.push(v as u8);
         out
     };
-    let timestamp = cat(&[vec![key(1, 0)], varint(seconds), vec![key(2, 0)], varint(nanos)]);
+    let timestamp = cat(&[
+        vec![key(1, 0)],
+        varint(seconds),
+        vec![key(2, 0)],
+        varint(nanos),
+    ]);
     let exemplar = cat(&[label("trace_id", "ab"), double(2, 2.0), msg(3, &timestamp)]);
     let counter = msg(3, &cat(&[double(1, 2.0), msg(2, &exemplar)]));
     assert_eq!(render(r), family("x_total", "X", 0, &[counter]));
@@ -150,7 +154,8 @@ fn classic_histogram_and_its_exemplars() {
     for v in [0.5, 1.5, 1.5, 9.0] {
         h.observe(v);
     }
-    let bucket = |cumulative: u8, upper: f64| msg(3, &cat(&[small(1, cumulative), double(2, upper)]));
+    let bucket =
+        |cumulative: u8, upper: f64| msg(3, &cat(&[small(1, cumulative), double(2, upper)]));
     let histogram = msg(
         7,
         &cat(&[small(1, 4), double(2, 12.5), bucket(1, 1.0), bucket(3, 2.0)]),
@@ -228,7 +233,8 @@ fn native_registry() -> &'static Registry<16> {
 #[test]
 fn native_histogram_spans_and_deltas() {
     let span = |offset: u8, length: u8| cat(&[small(1, offset), small(2, length)]);
-    let bucket = |cumulative: u8, upper: f64| msg(3, &cat(&[small(1, cumulative), double(2, upper)]));
+    let bucket =
+        |cumulative: u8, upper: f64| msg(3, &cat(&[small(1, cumulative), double(2, upper)]));
     // Positive: buckets -1, (0 empty), 1 make one span [-1, 3) with counts 1, 0, 2; bucket 6
     // starts a second span 4 buckets later. Deltas 1, -1, 2, -1 zigzag to 2, 1, 4, 1.
     // Zigzag of -1 as the first span's offset is 1.
@@ -255,8 +261,9 @@ fn native_histogram_spans_and_deltas() {
 #[test]
 fn empty_native_histogram_has_the_noop_span() {
     let r = registry();
-    let n: &'static NativeHistogram<4> =
-        Box::leak(Box::new(NativeHistogram::new(NativeHistogramConfig::new(0.5))));
+    let n: &'static NativeHistogram<4> = Box::leak(Box::new(NativeHistogram::new(
+        NativeHistogramConfig::new(0.5),
+    )));
     r.register(Desc::new("n", "N"), n).unwrap();
     let histogram = msg(
         7,
@@ -320,8 +327,9 @@ fn text_renders_native_histograms_through_classic_buckets() {
     );
 
     let r = registry();
-    let n: &'static NativeHistogram<8> =
-        Box::leak(Box::new(NativeHistogram::new(NativeHistogramConfig::new(0.5))));
+    let n: &'static NativeHistogram<8> = Box::leak(Box::new(NativeHistogram::new(
+        NativeHistogramConfig::new(0.5),
+    )));
     r.register(Desc::new("m", "M"), n).unwrap();
     n.observe(2.0);
     let mut sink = SliceSink::new(&mut buf);
@@ -352,8 +360,7 @@ impl Sink for Streaming {
 
 fn labelled_registry() -> &'static Registry<16> {
     let r = registry();
-    let d: &'static DynamicFamily<Counter, 1, 8> =
-        Box::leak(Box::new(DynamicFamily::new(["k"])));
+    let d: &'static DynamicFamily<Counter, 1, 8> = Box::leak(Box::new(DynamicFamily::new(["k"])));
     r.register(Desc::new("d_total", "D"), d).unwrap();
     for k in ["a", "b", "c"] {
         d.with_labels([k]).inc();
@@ -432,9 +439,16 @@ fn chunks_close_and_reopen_families() {
     }
     assert!(chunks > 1);
     let split = messages(&out);
-    let total: usize = split.iter().filter(|(n, _)| n == "d_total").map(|(_, m)| m).sum();
+    let total: usize = split
+        .iter()
+        .filter(|(n, _)| n == "d_total")
+        .map(|(_, m)| m)
+        .sum();
     assert_eq!(total, 3, "{split:?}");
-    assert!(split.iter().filter(|(n, _)| n == "d_total").count() > 1, "{split:?}");
+    assert!(
+        split.iter().filter(|(n, _)| n == "d_total").count() > 1,
+        "{split:?}"
+    );
     assert_eq!(split.last().unwrap(), &("g".to_string(), 1));
     assert_ne!(out, whole);
 }

@@ -64,7 +64,10 @@ impl Prometheus {
         let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
         let child = Command::new(&binary)
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
             .arg(format!("--web.listen-address={addr}"))
             .arg("--enable-feature=native-histograms")
             .arg("--log.level=warn")
@@ -160,18 +163,16 @@ fn known_data(n: usize) -> Vec<f64> {
 #[test]
 fn prometheus_negotiates_protobuf_and_stores_native_histograms() {
     let registry = registry();
-    let native: &'static NativeHistogram<BUCKETS, 5, SCHEMA> =
-        Box::leak(Box::new(NativeHistogram::new(
-            NativeHistogramConfig::new(1e-4).with_classic(&[0.01, 0.1, 1.0, 5.0]),
-        )));
+    let native: &'static NativeHistogram<BUCKETS, 5, SCHEMA> = Box::leak(Box::new(
+        NativeHistogram::new(NativeHistogramConfig::new(1e-4).with_classic(&[0.01, 0.1, 1.0, 5.0])),
+    ));
     registry
         .register(
             Desc::new("nh_latency_seconds", "Native latency").with_unit("seconds"),
             native,
         )
         .unwrap();
-    let classic: &'static Histogram<5> =
-        Box::leak(Box::new(Histogram::new(&[0.1, 0.2, 0.4, 0.8])));
+    let classic: &'static Histogram<5> = Box::leak(Box::new(Histogram::new(&[0.1, 0.2, 0.4, 0.8])));
     registry
         .register(Desc::new("nh_classic_seconds", "Classic latency"), classic)
         .unwrap();
@@ -232,7 +233,10 @@ fn prometheus_negotiates_protobuf_and_stores_native_histograms() {
     assert!(buckets.len() <= 160, "{} buckets", buckets.len());
     let sum = sample(&prometheus.query("histogram_sum(nh_latency_seconds)")).unwrap();
     let exact_sum: f64 = data.iter().sum();
-    assert!(((sum - exact_sum) / exact_sum).abs() < 1e-9, "{sum} vs {exact_sum}");
+    assert!(
+        ((sum - exact_sum) / exact_sum).abs() < 1e-9,
+        "{sum} vs {exact_sum}"
+    );
 
     // Prometheus interpolates within the bucket that holds the rank, so its answer and the
     // exact quantile share a bucket: relative error at most b - 1.

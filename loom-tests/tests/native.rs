@@ -103,7 +103,11 @@ fn check_reads(seen: &Outcomes, (first, later): (Point, Point)) {
         later.native
     );
     assert!(
-        first.classic.iter().zip(&later.classic).all(|(a, b)| a <= b),
+        first
+            .classic
+            .iter()
+            .zip(&later.classic)
+            .all(|(a, b)| a <= b),
         "a classic bucket went backwards"
     );
 }

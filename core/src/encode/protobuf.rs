@@ -62,8 +62,7 @@ use core::ops::ControlFlow;
 
 use super::{FamilyName, Full, Sink};
 use crate::value::{
-    ExemplarValue, HistogramValue, MetricKind, NativeBucketIter, NativeHistogramValue,
-    SummaryValue,
+    ExemplarValue, HistogramValue, MetricKind, NativeBucketIter, NativeHistogramValue, SummaryValue,
 };
 use crate::visit::{FamilyInfo, SeriesLabels, Value, Visitor};
 
@@ -185,7 +184,10 @@ fn labels_len(labels: &SeriesLabels<'_>) -> usize {
     len
 }
 
-fn write_labels<S: Sink + ?Sized>(out: &mut Out<'_, S>, labels: &SeriesLabels<'_>) -> Result<(), Full> {
+fn write_labels<S: Sink + ?Sized>(
+    out: &mut Out<'_, S>,
+    labels: &SeriesLabels<'_>,
+) -> Result<(), Full> {
     labels.try_for_each_raw(|name, value| {
         out.open(1, pair_len(name.as_bytes(), value))?;
         out.string(1, name.as_bytes())?;
@@ -249,11 +251,7 @@ fn write_exemplar<S: Sink + ?Sized>(
 /// Calls `span(offset, length)` for each span and `delta(d)` for each bucket of a native
 /// bucket row, in order; gaps of one or two empty buckets are carried inside a span.
 #[inline]
-fn walk(
-    buckets: NativeBucketIter<'_>,
-    mut span: impl FnMut(i32, u32),
-    mut delta: impl FnMut(i64),
-) {
+fn walk(buckets: NativeBucketIter<'_>, mut span: impl FnMut(i32, u32), mut delta: impl FnMut(i64)) {
     let mut previous: Option<i32> = None;
     let mut span_offset = 0i32;
     let mut span_length = 0u32;
@@ -317,10 +315,12 @@ fn write_row<S: Sink + ?Sized>(
         buckets.clone(),
         |offset, length| {
             if result.is_ok() {
-                result = out.open(span_field, span_len(offset, length)).and_then(|()| {
-                    out.key_varint(1, zigzag32(offset))?;
-                    out.key_varint(2, u64::from(length))
-                });
+                result = out
+                    .open(span_field, span_len(offset, length))
+                    .and_then(|()| {
+                        out.key_varint(1, zigzag32(offset))?;
+                        out.key_varint(2, u64::from(length))
+                    });
             }
         },
         |_| {},
@@ -355,7 +355,10 @@ fn classic_len(h: &HistogramValue<'_>) -> usize {
     len
 }
 
-fn write_classic<S: Sink + ?Sized>(out: &mut Out<'_, S>, h: &HistogramValue<'_>) -> Result<(), Full> {
+fn write_classic<S: Sink + ?Sized>(
+    out: &mut Out<'_, S>,
+    h: &HistogramValue<'_>,
+) -> Result<(), Full> {
     let finite = h.bounds().len();
     for (at, (bound, cumulative)) in h.cumulative().take(finite).enumerate() {
         let exemplar = h.exemplar(at);
@@ -519,7 +522,10 @@ fn header_len(family: &FamilyInfo<'_>) -> usize {
     len
 }
 
-fn write_header<S: Sink + ?Sized>(out: &mut Out<'_, S>, family: &FamilyInfo<'_>) -> Result<(), Full> {
+fn write_header<S: Sink + ?Sized>(
+    out: &mut Out<'_, S>,
+    family: &FamilyInfo<'_>,
+) -> Result<(), Full> {
     out.string(1, family.name.as_bytes())?;
     if !family.help.is_empty() {
         out.string(2, family.help.as_bytes())?;

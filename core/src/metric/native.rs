@@ -467,7 +467,11 @@ impl<const BUCKETS: usize, const CLASSIC: usize, const SCHEMA: i32> Metric
         }
     }
 
-    fn read<R>(&self, config: &NativeHistogramConfig<SCHEMA>, f: impl FnOnce(&Value<'_>) -> R) -> R {
+    fn read<R>(
+        &self,
+        config: &NativeHistogramConfig<SCHEMA>,
+        f: impl FnOnce(&Value<'_>) -> R,
+    ) -> R {
         self.read_with(config, f)
     }
 
