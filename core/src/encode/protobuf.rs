@@ -81,7 +81,7 @@ const fn key(field: u8, wire: u8) -> u8 {
 /// Bytes of `v` as a varint.
 #[inline(always)]
 const fn varint_len(v: u64) -> usize {
-    ((64 - (v | 1).leading_zeros() as usize) + 6) / 7
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 /// Bytes of a length-delimited field (one-byte key) whose content is `len` bytes.
