@@ -439,7 +439,7 @@ pub enum Format {
     /// OpenMetrics 1.0.0 text.
     OpenMetrics,
     /// The Prometheus protobuf exposition: length-delimited `io.prometheus.client.MetricFamily`
-    /// messages ([`protobuf`](self::protobuf())).
+    /// messages ([`protobuf()`], [`ProtobufEncoder`]).
     Protobuf,
 }
 

@@ -1,62 +1,4 @@
-//! The Prometheus protobuf exposition: length-delimited `io.prometheus.client.MetricFamily`
-//! messages (Prometheus' `metrics.proto`), written by hand as varints and fixed-width
-//! fields into a [`Sink`], with no allocation and no generated code.
-//!
-//! ## Messages written
-//!
-//! | message | fields written |
-//! | --- | --- |
-//! | `MetricFamily` | `name` (1), `help` (2, when not empty), `type` (3), `metric` (4) |
-//! | `Metric` | `label` (1), then one of `gauge` (2), `counter` (3), `summary` (4), `histogram` (7) |
-//! | `LabelPair` | `name` (1), `value` (2) |
-//! | `Counter` | `value` (1), `exemplar` (2) |
-//! | `Gauge` | `value` (1) |
-//! | `Summary` | `sample_count` (1), `sample_sum` (2), `quantile` (3: `quantile` 1, `value` 2) |
-//! | `Histogram` | `sample_count` (1), `sample_sum` (2), classic `bucket` (3: `cumulative_count` 1, `upper_bound` 2, `exemplar` 3), and for native histograms `schema` (5), `zero_threshold` (6), `zero_count` (7), `negative_span` (9), `negative_delta` (10), `positive_span` (12), `positive_delta` (13) |
-//! | `Exemplar` | `label` (1), `value` (2), `timestamp` (3: `seconds` 1, `nanos` 2) |
-//!
-//! A counter or gauge family's scalar values are written as its kind says. Classic buckets
-//! are cumulative and omit `+Inf` (it is `sample_count`), as client_golang writes them.
-//! Native buckets go as spans and deltas: a span per run of buckets, with runs separated by
-//! at most two empty buckets joined into one (their deltas bring the count to 0 and back),
-//! as client_golang does. A native histogram with no bucket gets the no-op span
-//! `{offset: 0, length: 0}` the format asks for. Deltas are written packed, which every
-//! protobuf parser reads for repeated scalars.
-//!
-//! ## Lengths without a buffer
-//!
-//! Each `Metric` is sized before it is written (its point is already in hand). A family's
-//! length, which spans series read one after another, is written when the family is done:
-//! the encoder leaves five bytes in front of it and, at the end, writes the varint there
-//! and moves the family down over the unused ones, through [`Sink::written_mut`]. A sink
-//! that cannot hand back its bytes gets one `MetricFamily` per series instead, each sized
-//! up front. A chunked render that stops inside a family closes the message there and
-//! opens another with the same name, help and type in the next chunk; Prometheus reads
-//! consecutive messages of one family as one family.
-//!
-//! ```
-//! use corral_core::encode::{self, SliceSink};
-//! use corral_core::{Counter, Desc, Registry, RegistryConfig};
-//!
-//! static REGISTRY: Registry<4> = Registry::with_config(RegistryConfig::DEFAULT.with_self_metrics(false));
-//! static EVENTS: Counter = Counter::new();
-//! REGISTRY.register(Desc::new("events_total", "Events"), &EVENTS).unwrap();
-//! EVENTS.inc_by(3);
-//!
-//! let mut buf = [0u8; 64];
-//! let mut sink = SliceSink::new(&mut buf);
-//! encode::protobuf(&REGISTRY, &mut sink).unwrap();
-//! assert_eq!(
-//!     sink.as_bytes(),
-//!     &[
-//!         37, // the family's length
-//!         0x0a, 12, b'e', b'v', b'e', b'n', b't', b's', b'_', b't', b'o', b't', b'a', b'l',
-//!         0x12, 6, b'E', b'v', b'e', b'n', b't', b's',
-//!         0x18, 0, // type COUNTER
-//!         0x22, 11, 0x1a, 9, 0x09, 0, 0, 0, 0, 0, 0, 8, 64, // metric { counter { value 3.0 } }
-//!     ][..]
-//! );
-//! ```
+//! The Prometheus protobuf exposition: see [`ProtobufEncoder`].
 
 use core::ops::ControlFlow;
 
@@ -533,9 +475,67 @@ fn write_header<S: Sink + ?Sized>(
     out.key_varint(3, metric_type(family.kind))
 }
 
-/// The Prometheus protobuf exposition as a [`Visitor`]: one length-delimited
-/// `io.prometheus.client.MetricFamily` per family (see the [module docs](self)); a family
-/// without series is not written, as client_golang's gatherer drops it.
+/// The Prometheus protobuf exposition: length-delimited `io.prometheus.client.MetricFamily`
+/// messages (Prometheus' `metrics.proto`), written by hand as varints and fixed-width
+/// fields into a [`Sink`], with no allocation and no generated code.
+///
+/// ## Messages written
+///
+/// | message | fields written |
+/// | --- | --- |
+/// | `MetricFamily` | `name` (1), `help` (2, when not empty), `type` (3), `metric` (4) |
+/// | `Metric` | `label` (1), then one of `gauge` (2), `counter` (3), `summary` (4), `histogram` (7) |
+/// | `LabelPair` | `name` (1), `value` (2) |
+/// | `Counter` | `value` (1), `exemplar` (2) |
+/// | `Gauge` | `value` (1) |
+/// | `Summary` | `sample_count` (1), `sample_sum` (2), `quantile` (3: `quantile` 1, `value` 2) |
+/// | `Histogram` | `sample_count` (1), `sample_sum` (2), classic `bucket` (3: `cumulative_count` 1, `upper_bound` 2, `exemplar` 3), and for native histograms `schema` (5), `zero_threshold` (6), `zero_count` (7), `negative_span` (9), `negative_delta` (10), `positive_span` (12), `positive_delta` (13) |
+/// | `Exemplar` | `label` (1), `value` (2), `timestamp` (3: `seconds` 1, `nanos` 2) |
+///
+/// A counter or gauge family's scalar values are written as its kind says. Classic buckets
+/// are cumulative and omit `+Inf` (it is `sample_count`), as client_golang writes them.
+/// Native buckets go as spans and deltas: a span per run of buckets, with runs separated by
+/// at most two empty buckets joined into one (their deltas bring the count to 0 and back),
+/// as client_golang does. A native histogram with no bucket gets the no-op span
+/// `{offset: 0, length: 0}` the format asks for. Deltas are written packed, which every
+/// protobuf parser reads for repeated scalars.
+///
+/// ## Lengths without a buffer
+///
+/// Each `Metric` is sized before it is written (its point is already in hand). A family's
+/// length, which spans series read one after another, is written when the family is done:
+/// the encoder leaves five bytes in front of it and, at the end, writes the varint there
+/// and moves the family down over the unused ones, through [`Sink::written_mut`]. A sink
+/// that cannot hand back its bytes gets one `MetricFamily` per series instead, each sized
+/// up front. A chunked render that stops inside a family closes the message there and
+/// opens another with the same name, help and type in the next chunk; Prometheus reads
+/// consecutive messages of one family as one family.
+///
+/// ```
+/// use corral_core::encode::{self, SliceSink};
+/// use corral_core::{Counter, Desc, Registry, RegistryConfig};
+///
+/// static REGISTRY: Registry<4> = Registry::with_config(RegistryConfig::DEFAULT.with_self_metrics(false));
+/// static EVENTS: Counter = Counter::new();
+/// REGISTRY.register(Desc::new("events_total", "Events"), &EVENTS).unwrap();
+/// EVENTS.inc_by(3);
+///
+/// let mut buf = [0u8; 64];
+/// let mut sink = SliceSink::new(&mut buf);
+/// encode::protobuf(&REGISTRY, &mut sink).unwrap();
+/// assert_eq!(
+///     sink.as_bytes(),
+///     &[
+///         37, // the family's length
+///         0x0a, 12, b'e', b'v', b'e', b'n', b't', b's', b'_', b't', b'o', b't', b'a', b'l',
+///         0x12, 6, b'E', b'v', b'e', b'n', b't', b's',
+///         0x18, 0, // type COUNTER
+///         0x22, 11, 0x1a, 9, 0x09, 0, 0, 0, 0, 0, 0, 8, 64, // metric { counter { value 3.0 } }
+///     ][..]
+/// );
+/// ```
+///
+/// A family without series is not written, as client_golang's gatherer drops it.
 pub struct ProtobufEncoder<'s, S: Sink + ?Sized> {
     sink: &'s mut S,
     /// Where the open family's length room starts.
