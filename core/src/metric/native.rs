@@ -1,60 +1,4 @@
-//! Native histograms: Prometheus' sparse exponential histograms (and OpenTelemetry's
-//! exponential histograms) over the same lock-free, fixed-memory bucket layout as the
-//! [`Summary`](crate::Summary) sketch.
-//!
-//! ## Buckets
-//!
-//! At schema `s` (`-4 ..= 8`, the const parameter `SCHEMA`) the base is `b = 2^(2^-s)`:
-//! each power of two holds `2^s` buckets (at negative schemas one bucket spans `2^-s`
-//! powers of two), positive bucket `i` covers `(b^i, b^(i+1)]` and negative bucket `i`
-//! covers `[-b^(i+1), -b^i)`, exactly Prometheus' and OpenTelemetry's layout. A value's
-//! index comes from its bits with two table loads and a compare ([`sketch`](crate::sketch)),
-//! shifted right for negative schemas.
-//!
-//! A series holds, for each sign, a fixed row of `BUCKETS` counters starting at the bucket
-//! of the zero threshold, plus:
-//!
-//! | value | counter |
-//! | --- | --- |
-//! | `|v| <= zero_threshold` (`0.0`, `-0.0` included) | the zero bucket |
-//! | `zero_threshold < |v|` within the row | its bucket |
-//! | beyond the row, `±Inf` | the sign's `over` counter, reported in the bucket just past the row |
-//! | NaN | ignored, as by every Corral metric |
-//!
-//! Size `BUCKETS` so the row reaches the largest value you expect ([`native_buckets_for`] computes
-//! it): an observation beyond it is never lost (it is in the count, the sum and the bucket
-//! just past the row, whose lower edge it exceeds), but its bucket no longer bounds it.
-//! [`NativeHistogram::overflow`] says how many there were.
-//!
-//! ## The bucket-count bound and schema reduction
-//!
-//! Memory is fixed by `BUCKETS`; what a scrape carries is bounded by
-//! [`NativeHistogramConfig::with_max_buckets`] (default [`DEFAULT_MAX_BUCKETS`], 160, the
-//! bound client_golang's documentation suggests). When a read finds more non-empty buckets
-//! (both signs together) than the bound, it reports them at the schema one lower, where
-//! each bucket is the union of two neighbouring ones (`i >> 1`), and repeats until they fit
-//! or the schema is -4. This is client_golang's reduction, done on read: recording always
-//! counts at `SCHEMA`, never resets and never takes a lock, and a later read of a narrower
-//! distribution is not stuck at the coarse schema. Prometheus merges samples of different
-//! schemas by lowering the finer one, so `rate` and `histogram_quantile` work across a
-//! change.
-//!
-//! ## Classic buckets alongside
-//!
-//! With `CLASSIC > 0` and [`NativeHistogramConfig::with_classic`] bounds, each observation
-//! is also counted in classic cumulative buckets, as client_golang keeps them: scrapers of
-//! the text formats (and Prometheus without native histograms) see an ordinary histogram.
-//! Without them the text formats render the `+Inf` bucket, `_sum` and `_count`.
-//!
-//! ## Recording and reading
-//!
-//! `observe` is: the index (above), one compare-and-swap loop on the sum, one `fetch_add`
-//! with `Release` on the native bucket, and, with classic buckets, one more on the classic
-//! bucket. No lock, no allocation, no panic, nothing dropped. A read copies the classic
-//! counts first and then the native ones, each with `Acquire`, so an observation a read
-//! counts in a classic bucket is in its native count too, and the sum covers every
-//! observation the count does. The copies are `8 * (2 * BUCKETS + CLASSIC)` bytes of stack.
-//! Loom models: `loom-tests/tests/native.rs`.
+//! Native histograms: see [`NativeHistogram`].
 
 use core::fmt;
 use core::ops::ControlFlow;
@@ -79,7 +23,7 @@ pub const DEFAULT_SCHEMA: i32 = 3;
 /// The default zero threshold, `2^-128`, as client_golang's.
 pub const DEFAULT_ZERO_THRESHOLD: f64 = 2.938_735_877_055_719e-39;
 
-/// The default bound on the non-empty buckets one read reports (see the module docs).
+/// The default bound on the non-empty buckets one read reports (see [`NativeHistogram`]).
 pub const DEFAULT_MAX_BUCKETS: u32 = 160;
 
 const SIGN: u64 = 1 << 63;
@@ -217,7 +161,7 @@ impl<const SCHEMA: i32> NativeHistogramConfig<SCHEMA> {
     }
 
     /// The same configuration reporting at most `max_buckets` non-empty buckets per read
-    /// (0: no bound), lowering the schema as the module docs describe.
+    /// (0: no bound), lowering the schema as [`NativeHistogram`] describes.
     #[must_use]
     pub const fn with_max_buckets(self, max_buckets: u32) -> Self {
         Self {
@@ -340,7 +284,7 @@ impl<const BUCKETS: usize, const CLASSIC: usize, const SCHEMA: i32>
             }
         };
         // Sum first, then the native count, then the classic one, each count with
-        // `Release`: see the module docs.
+        // `Release`: see [`NativeHistogram`].
         add_f64(&self.sum, value);
         cell.fetch_add(1, Ordering::Release);
         if CLASSIC > 0 && !config.classic.is_empty() {
@@ -364,7 +308,7 @@ impl<const BUCKETS: usize, const CLASSIC: usize, const SCHEMA: i32>
         f64::from_bits(self.sum.load(Ordering::Relaxed))
     }
 
-    /// Observations beyond either row (see the module docs).
+    /// Observations beyond either row (see [`NativeHistogram`]).
     pub fn overflow(&self) -> u64 {
         self.specials[POSITIVE_OVER]
             .load(Ordering::Relaxed)
@@ -529,8 +473,67 @@ impl<const BUCKETS: usize, const CLASSIC: usize, const SCHEMA: i32>
 /// A native histogram: Prometheus' exponential buckets at `SCHEMA` (`-4 ..= 8`, default 3)
 /// in two fixed rows of `BUCKETS` counters (positive and negative values) from the zero
 /// threshold up, a zero bucket, and `CLASSIC` classic buckets kept alongside (0: none).
-/// Lock-free, allocation-free recording that never drops an observation; see the module
-/// docs of [`NativeHistogramCells`] for the layout and the bucket-count bound.
+/// Lock-free, allocation-free recording that never drops an observation.
+///
+/// Native histograms: Prometheus' sparse exponential histograms (and OpenTelemetry's
+/// exponential histograms) over the same lock-free, fixed-memory bucket layout as the
+/// [`Summary`](crate::Summary) sketch.
+///
+/// ## Buckets
+///
+/// At schema `s` (`-4 ..= 8`, the const parameter `SCHEMA`) the base is `b = 2^(2^-s)`:
+/// each power of two holds `2^s` buckets (at negative schemas one bucket spans `2^-s`
+/// powers of two), positive bucket `i` covers `(b^i, b^(i+1)]` and negative bucket `i`
+/// covers `[-b^(i+1), -b^i)`, exactly Prometheus' and OpenTelemetry's layout. A value's
+/// index comes from its bits with two table loads and a compare ([`sketch`](crate::sketch)),
+/// shifted right for negative schemas.
+///
+/// A series holds, for each sign, a fixed row of `BUCKETS` counters starting at the bucket
+/// of the zero threshold, plus:
+///
+/// | value | counter |
+/// | --- | --- |
+/// | `|v| <= zero_threshold` (`0.0`, `-0.0` included) | the zero bucket |
+/// | `zero_threshold < |v|` within the row | its bucket |
+/// | beyond the row, `±Inf` | the sign's `over` counter, reported in the bucket just past the row |
+/// | NaN | ignored, as by every Corral metric |
+///
+/// Size `BUCKETS` so the row reaches the largest value you expect ([`native_buckets_for`] computes
+/// it): an observation beyond it is never lost (it is in the count, the sum and the bucket
+/// just past the row, whose lower edge it exceeds), but its bucket no longer bounds it.
+/// [`NativeHistogram::overflow`] says how many there were.
+///
+/// ## The bucket-count bound and schema reduction
+///
+/// Memory is fixed by `BUCKETS`; what a scrape carries is bounded by
+/// [`NativeHistogramConfig::with_max_buckets`] (default [`DEFAULT_MAX_BUCKETS`], 160, the
+/// bound client_golang's documentation suggests). When a read finds more non-empty buckets
+/// (both signs together) than the bound, it reports them at the schema one lower, where
+/// each bucket is the union of two neighbouring ones (`i >> 1`), and repeats until they fit
+/// or the schema is -4. This is client_golang's reduction, done on read: recording always
+/// counts at `SCHEMA`, never resets and never takes a lock, and a later read of a narrower
+/// distribution is not stuck at the coarse schema. Prometheus merges samples of different
+/// schemas by lowering the finer one, so `rate` and `histogram_quantile` work across a
+/// change.
+///
+/// ## Classic buckets alongside
+///
+/// With `CLASSIC > 0` and [`NativeHistogramConfig::with_classic`] bounds, each observation
+/// is also counted in classic cumulative buckets, as client_golang keeps them: scrapers of
+/// the text formats (and Prometheus without native histograms) see an ordinary histogram.
+/// Without them the text formats render the `+Inf` bucket, `_sum` and `_count`.
+///
+/// ## Recording and reading
+///
+/// `observe` is: the index (above), one compare-and-swap loop on the sum, one `fetch_add`
+/// with `Release` on the native bucket, and, with classic buckets, one more on the classic
+/// bucket. No lock, no allocation, no panic, nothing dropped. A read copies the classic
+/// counts first and then the native ones, each with `Acquire`, so an observation a read
+/// counts in a classic bucket is in its native count too, and the sum covers every
+/// observation the count does. The copies are `8 * (2 * BUCKETS + CLASSIC)` bytes of stack.
+/// Loom models: `loom-tests/tests/native.rs`.
+///
+/// ## Example
 ///
 /// ```
 /// use corral_core::{NativeHistogram, NativeHistogramConfig, Value, native_buckets_for};
