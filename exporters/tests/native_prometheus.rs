@@ -264,3 +264,64 @@ fn prometheus_negotiates_protobuf_and_stores_native_histograms() {
     let requests = prometheus.query("nh_requests_total");
     assert_eq!(sample(&requests), Some(42.0), "{requests:?}");
 }
+
+/// The endpoint itself: Prometheus 2.42's native-histogram `Accept` gets the delimited
+/// protobuf with its exact `Content-Type` (gzip too when asked), plain `Accept`s get text.
+#[test]
+fn the_endpoint_answers_protobuf_to_the_native_histogram_accept_header() {
+    let registry = registry();
+    let native: &'static NativeHistogram<8> = Box::leak(Box::new(NativeHistogram::new(
+        NativeHistogramConfig::new(0.5),
+    )));
+    registry.register(Desc::new("n", "N"), native).unwrap();
+    native.observe(1.0);
+    let handle = MetricsServer::new(registry)
+        .unwrap()
+        .address("127.0.0.1:0")
+        .spawn_thread()
+        .unwrap();
+    let accept = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;\
+                  encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,\
+                  application/openmetrics-text;version=0.0.1;q=0.75,\
+                  text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+    let answer = get(handle.local_addr(), "/metrics", &[("Accept", accept)]);
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        answer.header("content-type"),
+        Some(corral_core::encode::PROTOBUF_CONTENT_TYPE)
+    );
+    // Length-delimited messages that tile the body exactly, the first one family `n`.
+    let body = &answer.body;
+    let mut at = 0;
+    let mut messages = 0;
+    while at < body.len() {
+        let (mut len, mut shift) = (0usize, 0);
+        loop {
+            let byte = body[at];
+            at += 1;
+            len |= usize::from(byte & 0x7f) << shift;
+            shift += 7;
+            if byte < 0x80 {
+                break;
+            }
+        }
+        if messages == 0 {
+            assert_eq!(&body[at..at + 3], &[0x0a, 1, b'n']);
+        }
+        at += len;
+        messages += 1;
+    }
+    assert_eq!(at, body.len(), "the messages do not tile the body");
+    assert!(messages >= 1);
+
+    let text = get(handle.local_addr(), "/metrics", &[("Accept", "*/*")]);
+    assert_eq!(
+        text.header("content-type"),
+        Some(corral_core::encode::PROMETHEUS_CONTENT_TYPE)
+    );
+    assert!(
+        text.text().contains("n_bucket{le=\"+Inf\"} 1\n"),
+        "{}",
+        text.text()
+    );
+}
