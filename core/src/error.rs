@@ -343,6 +343,8 @@ pub enum BoundsError {
     },
     /// A summary's configuration does not fit its type.
     Summary(SummaryConfigError),
+    /// A native histogram's zero threshold is not a positive, normal, finite number.
+    ZeroThreshold,
 }
 
 impl fmt::Display for BoundsError {
@@ -365,6 +367,9 @@ impl fmt::Display for BoundsError {
                 )
             }
             BoundsError::Summary(e) => write!(f, "{e}"),
+            BoundsError::ZeroThreshold => f.write_str(
+                "a native histogram's zero threshold must be a positive, normal, finite number",
+            ),
         }
     }
 }

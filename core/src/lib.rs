@@ -111,6 +111,11 @@ pub use metric::{
     CounterWithExemplar, EXEMPLAR_LABEL_BYTES, EXEMPLAR_MAX_RUNES, Exemplar, ExemplarError,
     HistogramExemplarCells, HistogramExemplarRef, HistogramWithExemplars,
 };
+pub use metric::{
+    DEFAULT_MAX_BUCKETS, DEFAULT_NATIVE_SCHEMA, DEFAULT_ZERO_THRESHOLD, NativeHistogram,
+    NativeHistogramCells, NativeHistogramConfig, NativeHistogramRef, native_buckets_for,
+    native_index,
+};
 pub use names::{is_valid_label_name, is_valid_metric_name};
 pub use pad::{CACHE_LINE, CachePadded};
 pub use registry::{Desc, Registry};
@@ -120,3 +125,4 @@ pub use visit::{
     Cursor, FamilyInfo, HistogramValue, SeriesLabels, SummaryValue, Value, Visit, Visitor,
 };
 pub use visit::{ExemplarLabels, ExemplarValue};
+pub use visit::{NativeBucketIter, NativeBuckets, NativeHistogramValue};

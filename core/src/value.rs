@@ -51,6 +51,10 @@ pub enum Value<'a> {
     /// exemplars treats it exactly like [`Value::Counter`]; a counter with no exemplar
     /// recorded yet is read as a plain `Value::Counter`.
     CounterWithExemplar(u64, ExemplarValue<'a>),
+    /// A native histogram (see [`NativeHistogram`](crate::NativeHistogram)); its family's
+    /// kind is [`MetricKind::Histogram`]. Text formats render its classic buckets, or only
+    /// its `+Inf` bucket, `_sum` and `_count` when it keeps none.
+    NativeHistogram(NativeHistogramValue<'a>),
 }
 
 /// One exemplar: a reference to something outside the metric (usually the trace and span
@@ -558,5 +562,207 @@ impl<'a> Iterator for LabelIter<'a> {
             }
             Inner::Strs(pairs) => pairs.next().map(|(n, v)| (*n, *v)),
         }
+    }
+}
+
+/// One consistent point of a native-histogram series (see
+/// [`NativeHistogram`](crate::NativeHistogram)): Prometheus' sparse exponential buckets at
+/// a schema, a zero bucket, the count and sum, and optionally the classic buckets kept
+/// alongside.
+///
+/// At schema `s` the buckets have base `b = 2^(2^-s)` and positive bucket `i` covers
+/// `(b^i, b^(i+1)]`; negative bucket `i` covers `[-b^(i+1), -b^i)`. The zero bucket holds
+/// every observation `v` with `|v| <= zero_threshold`. [`positive`](Self::positive) and
+/// [`negative`](Self::negative) yield the non-empty buckets at the schema reported by
+/// [`schema`](Self::schema), which is the recorded schema lowered as far as needed to keep
+/// the number of non-empty buckets within the bound given to
+/// [`with_max_buckets`](Self::with_max_buckets) (each step down merges pairs of
+/// neighbouring buckets, exactly as client_golang does), never below -4.
+#[derive(Clone, Copy, Debug)]
+pub struct NativeHistogramValue<'a> {
+    schema: i32,
+    reduced_by: u32,
+    zero_threshold: f64,
+    zero_count: u64,
+    count: u64,
+    sum: f64,
+    positive: NativeBuckets<'a>,
+    negative: NativeBuckets<'a>,
+    classic: Option<HistogramValue<'a>>,
+}
+
+/// The lowest schema Prometheus accepts: base `2^16`.
+pub const NATIVE_MIN_SCHEMA: i32 = -4;
+/// The highest schema Prometheus accepts: base `2^(1/256)`.
+pub const NATIVE_MAX_SCHEMA: i32 = 8;
+
+impl<'a> NativeHistogramValue<'a> {
+    /// A point at `schema` (clamped to `-4 ..= 8`) with `zero_count` observations in the
+    /// zero bucket of `zero_threshold`, the positive and negative bucket rows, and `count`
+    /// observations summing to `sum` in all (for custom collectors; Corral's own type
+    /// builds it on read).
+    pub fn new(
+        schema: i32,
+        zero_threshold: f64,
+        zero_count: u64,
+        positive: NativeBuckets<'a>,
+        negative: NativeBuckets<'a>,
+        count: u64,
+        sum: f64,
+    ) -> Self {
+        Self {
+            schema: schema.clamp(NATIVE_MIN_SCHEMA, NATIVE_MAX_SCHEMA),
+            reduced_by: 0,
+            zero_threshold,
+            zero_count,
+            count,
+            sum,
+            positive,
+            negative,
+            classic: None,
+        }
+    }
+
+    /// The same point with at most `max_buckets` non-empty buckets (both signs together),
+    /// lowering the schema step by step until they fit or the schema is -4; 0 means no
+    /// bound.
+    #[must_use]
+    pub fn with_max_buckets(mut self, max_buckets: u32) -> Self {
+        self.reduced_by = 0;
+        if max_buckets == 0 {
+            return self;
+        }
+        while self.schema - (self.reduced_by as i32) > NATIVE_MIN_SCHEMA {
+            let used = self.positive.iter(self.reduced_by).count()
+                + self.negative.iter(self.reduced_by).count();
+            if used <= max_buckets as usize {
+                break;
+            }
+            self.reduced_by += 1;
+        }
+        self
+    }
+
+    /// The same point with classic buckets kept alongside (rendered by the text formats).
+    #[must_use]
+    pub fn with_classic(mut self, classic: HistogramValue<'a>) -> Self {
+        self.classic = Some(classic);
+        self
+    }
+
+    /// The schema the buckets are reported at.
+    pub fn schema(&self) -> i32 {
+        self.schema - self.reduced_by as i32
+    }
+
+    /// The schema the buckets were recorded at (at least [`schema`](Self::schema)).
+    pub fn recorded_schema(&self) -> i32 {
+        self.schema
+    }
+
+    /// Observations with `|v| <= zero_threshold` go to the zero bucket.
+    pub fn zero_threshold(&self) -> f64 {
+        self.zero_threshold
+    }
+
+    /// Observations in the zero bucket.
+    pub fn zero_count(&self) -> u64 {
+        self.zero_count
+    }
+
+    /// All observations.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The sum of all observations.
+    pub fn sum(&self) -> f64 {
+        self.sum
+    }
+
+    /// `(index, count)` of each non-empty positive bucket at [`schema`](Self::schema), by
+    /// increasing index.
+    pub fn positive(&self) -> NativeBucketIter<'a> {
+        self.positive.iter(self.reduced_by)
+    }
+
+    /// `(index, count)` of each non-empty negative bucket at [`schema`](Self::schema), by
+    /// increasing index (increasing magnitude).
+    pub fn negative(&self) -> NativeBucketIter<'a> {
+        self.negative.iter(self.reduced_by)
+    }
+
+    /// The classic buckets kept alongside, if the series has any.
+    pub fn classic(&self) -> Option<&HistogramValue<'a>> {
+        self.classic.as_ref()
+    }
+}
+
+/// One sign's bucket row of a native histogram at its recorded schema: the counts of
+/// buckets `offset ..`, then `over` observations beyond the row, reported in the bucket just
+/// past it (index `offset + counts.len()`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NativeBuckets<'a> {
+    offset: i32,
+    counts: &'a [u64],
+    over: u64,
+}
+
+impl<'a> NativeBuckets<'a> {
+    /// Bucket counts (not cumulative) of indices `offset ..`, and `over` observations
+    /// counted in the bucket just past them.
+    pub fn new(offset: i32, counts: &'a [u64], over: u64) -> Self {
+        Self {
+            offset,
+            counts,
+            over,
+        }
+    }
+
+    fn iter(&self, shift: u32) -> NativeBucketIter<'a> {
+        NativeBucketIter {
+            offset: self.offset,
+            counts: self.counts,
+            over: self.over,
+            at: 0,
+            shift: shift.min(31),
+        }
+    }
+}
+
+/// Iterator over the non-empty buckets of one sign: `(index, count)`.
+#[derive(Clone, Debug)]
+pub struct NativeBucketIter<'a> {
+    offset: i32,
+    counts: &'a [u64],
+    over: u64,
+    at: usize,
+    shift: u32,
+}
+
+impl Iterator for NativeBucketIter<'_> {
+    type Item = (i32, u64);
+
+    #[inline]
+    fn next(&mut self) -> Option<(i32, u64)> {
+        let len = self.counts.len();
+        while self.at <= len {
+            let coarse = self.offset.wrapping_add(self.at as i32) >> self.shift;
+            let mut total = 0u64;
+            while self.at <= len
+                && (self.offset.wrapping_add(self.at as i32) >> self.shift) == coarse
+            {
+                let count = match self.counts.get(self.at) {
+                    Some(count) => *count,
+                    None => self.over,
+                };
+                total = total.wrapping_add(count);
+                self.at += 1;
+            }
+            if total != 0 {
+                return Some((coarse, total));
+            }
+        }
+        None
     }
 }

@@ -11,7 +11,8 @@
 use core::ops::ControlFlow;
 
 pub use crate::value::{
-    ExemplarLabels, ExemplarValue, HistogramValue, LabelIter, MetricKind, OVERFLOW_LABEL,
+    ExemplarLabels, ExemplarValue, HistogramValue, LabelIter, MetricKind, NATIVE_MAX_SCHEMA,
+    NATIVE_MIN_SCHEMA, NativeBucketIter, NativeBuckets, NativeHistogramValue, OVERFLOW_LABEL,
     SeriesLabels, SummaryValue, Value,
 };
 

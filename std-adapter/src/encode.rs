@@ -79,6 +79,11 @@ impl Sink for VecSink<'_> {
     fn remaining(&self) -> Option<usize> {
         Some(self.limit.saturating_sub(self.vec.len()))
     }
+
+    #[inline]
+    fn written_mut(&mut self) -> Option<&mut [u8]> {
+        Some(self.vec.as_mut_slice())
+    }
 }
 
 /// Renders `source` with `renderer` into `writer`, one `scratch`-sized chunk at a time, and

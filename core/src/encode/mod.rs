@@ -105,6 +105,7 @@ mod compact;
 mod number;
 mod openmetrics;
 mod prometheus;
+mod protobuf;
 mod text;
 
 use core::fmt;
@@ -114,6 +115,7 @@ use crate::visit::{Cursor, Visit, Visitor};
 
 pub use openmetrics::OpenMetricsText;
 pub use prometheus::PrometheusText;
+pub use protobuf::ProtobufEncoder;
 
 /// The `Content-Type` of the Prometheus text format 0.0.4.
 pub const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -121,6 +123,10 @@ pub const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=ut
 /// The `Content-Type` of OpenMetrics 1.0.0 text.
 pub const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The `Content-Type` of the Prometheus protobuf exposition.
+pub const PROTOBUF_CONTENT_TYPE: &str =
+    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
 
 /// The sink had no room for the bytes; nothing was written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,6 +167,14 @@ pub trait Sink {
     fn remaining(&self) -> Option<usize> {
         None
     }
+
+    /// The bytes held, for an encoder to patch in place, if the sink keeps them (a buffer
+    /// does; a sink that streams bytes on cannot). The protobuf encoder uses it to write a
+    /// family's length in front of the family once it is complete; without it, it writes
+    /// each series as a family of its own.
+    fn written_mut(&mut self) -> Option<&mut [u8]> {
+        None
+    }
 }
 
 impl<S: Sink + ?Sized> Sink for &mut S {
@@ -182,6 +196,11 @@ impl<S: Sink + ?Sized> Sink for &mut S {
     #[inline]
     fn remaining(&self) -> Option<usize> {
         (**self).remaining()
+    }
+
+    #[inline]
+    fn written_mut(&mut self) -> Option<&mut [u8]> {
+        (**self).written_mut()
     }
 }
 
@@ -265,6 +284,11 @@ impl Sink for SliceSink<'_> {
     fn remaining(&self) -> Option<usize> {
         Some(self.buf.len() - self.len)
     }
+
+    #[inline]
+    fn written_mut(&mut self) -> Option<&mut [u8]> {
+        Some(&mut self.buf[..self.len])
+    }
 }
 
 #[cfg(feature = "heapless")]
@@ -288,6 +312,11 @@ impl<const N: usize> Sink for heapless::Vec<u8, N> {
     #[inline]
     fn remaining(&self) -> Option<usize> {
         Some(N - self.as_slice().len())
+    }
+
+    #[inline]
+    fn written_mut(&mut self) -> Option<&mut [u8]> {
+        Some(self.as_mut_slice())
     }
 }
 
@@ -411,6 +440,9 @@ pub enum Format {
     Prometheus,
     /// OpenMetrics 1.0.0 text.
     OpenMetrics,
+    /// The Prometheus protobuf exposition: length-delimited `io.prometheus.client.MetricFamily`
+    /// messages ([`protobuf()`], [`ProtobufEncoder`]).
+    Protobuf,
 }
 
 impl Format {
@@ -419,6 +451,7 @@ impl Format {
         match self {
             Format::Prometheus => PROMETHEUS_CONTENT_TYPE,
             Format::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
+            Format::Protobuf => PROTOBUF_CONTENT_TYPE,
         }
     }
 }
@@ -469,6 +502,11 @@ impl Renderer {
     /// An OpenMetrics 1.0.0 renderer.
     pub const fn openmetrics() -> Self {
         Self::new(Format::OpenMetrics)
+    }
+
+    /// A Prometheus protobuf renderer.
+    pub const fn protobuf() -> Self {
+        Self::new(Format::Protobuf)
     }
 
     /// Adds a `_created` sample to every counter, histogram and summary series (OpenMetrics
@@ -527,11 +565,16 @@ impl Renderer {
                     let visit = source.visit_from(self.cursor, &mut visitor);
                     (visit, visitor.failed_family())
                 }
+                Format::Protobuf => {
+                    let mut visitor = ProtobufEncoder::new(&mut *sink);
+                    let visit = source.visit_from(self.cursor, &mut visitor);
+                    (visit, visitor.failed_family())
+                }
             };
             match visit {
                 Visit::Complete => {
                     self.stage = match self.format {
-                        Format::Prometheus => Stage::Done,
+                        Format::Prometheus | Format::Protobuf => Stage::Done,
                         Format::OpenMetrics => Stage::Eof,
                     };
                 }
@@ -601,4 +644,17 @@ pub fn openmetrics<R: Source + ?Sized, S: Sink + ?Sized>(
     sink: &mut S,
 ) -> Result<(), EncodeError> {
     Renderer::openmetrics().render(source, sink)
+}
+
+/// Renders `source` in the Prometheus protobuf exposition (length-delimited
+/// `io.prometheus.client.MetricFamily` messages), appending to `sink`.
+///
+/// # Errors
+///
+/// [`EncodeError::BufferFull`] when it does not fit (see [`Renderer::render`]).
+pub fn protobuf<R: Source + ?Sized, S: Sink + ?Sized>(
+    source: &R,
+    sink: &mut S,
+) -> Result<(), EncodeError> {
+    Renderer::protobuf().render(source, sink)
 }

@@ -1120,6 +1120,16 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
             }
             Value::Histogram(h) => self.histogram::<OPENMETRICS>(name, labels, &h, created),
             Value::Summary(s) => self.summary::<OPENMETRICS>(name, labels, &s, created),
+            Value::NativeHistogram(n) => {
+                // Through its classic buckets, or, without any, as client_golang writes a
+                // native-only histogram: the `+Inf` bucket, `_sum` and `_count`.
+                let count = [n.count()];
+                let classic = match n.classic() {
+                    Some(classic) => *classic,
+                    None => HistogramValue::new(&[], &count, n.sum()),
+                };
+                self.histogram::<OPENMETRICS>(name, labels, &classic, created)
+            }
         }
     }
 

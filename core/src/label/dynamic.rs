@@ -37,7 +37,8 @@ use crate::encoded::{self, EncodedValues};
 use crate::error::{LabelError, OverflowCounts, Reason};
 use crate::macros::{const_fn, fresh_array};
 use crate::metric::{
-    HistogramCells, Metric, MetricKind, SummaryCells, SummaryConfig, check_bounds, init_metric,
+    HistogramCells, Metric, MetricKind, NativeHistogramCells, NativeHistogramConfig, SummaryCells,
+    SummaryConfig, check_bounds, init_metric,
 };
 use crate::pad::CachePadded;
 use crate::sync::{AtomicPtr, AtomicU8, AtomicU32, AtomicUsize, Ordering, UnsafeCell, spin_loop};
@@ -766,6 +767,31 @@ impl<
         pub const fn summary(names: [&'static str; LABELS], config: SummaryConfig<SCALE>) -> Self {
             if let Err(e) = config.check::<BUCKETS, WINDOW>() {
                 panic!("{}", e.message());
+            }
+            Self::with_hasher(names, config, FixedState::with_seed(DEFAULT_SEED))
+        }
+    }
+}
+
+impl<
+    const LABELS: usize,
+    const SERIES: usize,
+    const KEY_BYTES: usize,
+    const BUCKETS: usize,
+    const CLASSIC: usize,
+    const SCHEMA: i32,
+> DynamicFamily<NativeHistogramCells<BUCKETS, CLASSIC, SCHEMA>, LABELS, SERIES, KEY_BYTES>
+{
+    const_fn! {
+        /// A native-histogram family with label `names` whose series share `config`.
+        ///
+        /// # Panics
+        ///
+        /// If the classic bounds do not fit `CLASSIC` (see
+        /// [`NativeHistogramConfig::check`]); in a `static` that is a compile error.
+        pub const fn native(names: [&'static str; LABELS], config: NativeHistogramConfig<SCHEMA>) -> Self {
+            if config.check::<CLASSIC>().is_err() {
+                panic!("invalid classic bounds: they must be finite, strictly increasing, and fewer than CLASSIC");
             }
             Self::with_hasher(names, config, FixedState::with_seed(DEFAULT_SEED))
         }

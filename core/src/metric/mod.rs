@@ -8,6 +8,7 @@ mod counter;
 mod exemplar;
 mod gauge;
 mod histogram;
+mod native;
 mod sharded;
 mod summary;
 
@@ -19,6 +20,11 @@ pub use exemplar::{
 pub use gauge::{Gauge, IntGauge};
 pub(crate) use histogram::check_bounds;
 pub use histogram::{Histogram, HistogramCells, HistogramRef, buckets};
+pub use native::{
+    DEFAULT_MAX_BUCKETS, DEFAULT_SCHEMA as DEFAULT_NATIVE_SCHEMA, DEFAULT_ZERO_THRESHOLD,
+    NativeHistogram, NativeHistogramCells, NativeHistogramConfig, NativeHistogramRef,
+    native_buckets_for, native_index,
+};
 pub use sharded::{ShardedCounter, ShardedHistogram};
 pub use summary::{
     Clock, DEFAULT_QUANTILES, DEFAULT_SCALE, MAX_QUANTILES, Summary, SummaryCells, SummaryConfig,

@@ -107,7 +107,7 @@ use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use negotiate::{CODINGS, TEXT_FORMATS, negotiate, negotiate_coding};
+use negotiate::{CODINGS, FORMATS, negotiate, negotiate_coding};
 #[doc(hidden)]
 pub use render::render_names;
 use render::{FillError, Pool, RenderSource};
@@ -772,7 +772,7 @@ async fn metrics(
     let in_flight = InFlight(shared.metrics);
 
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    let offer = negotiate(accept, TEXT_FORMATS);
+    let offer = negotiate(accept, FORMATS);
     let (format, content_type): (Format, &'static str) = (offer.value, offer.content_type);
     let accept_encoding = headers
         .get(header::ACCEPT_ENCODING)

@@ -31,10 +31,25 @@
 //!   first. When no offer has a weight above 0 the first offer is the answer: a scrape
 //!   always gets a body with a known `Content-Type`, never a 406.
 //!
-//! A further format (the protobuf exposition) joins by adding an [`Offer`] with its
-//! parameters, e.g. `proto=io.prometheus.client.MetricFamily` and `encoding=delimited`.
+//! [`FORMATS`], what the server offers, adds the Prometheus protobuf exposition to the text
+//! formats: `application/vnd.google.protobuf` with `proto=io.prometheus.client.MetricFamily`
+//! and `encoding=delimited`, which Prometheus asks for first when native histograms are
+//! enabled.
+//!
+//! ```
+//! use corral_core::encode::Format;
+//! use corral_exporters::http::negotiate::{negotiate, FORMATS};
+//!
+//! let native_histograms = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;\
+//!     encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,\
+//!     application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+//! assert_eq!(negotiate(Some(native_histograms), FORMATS).value, Format::Protobuf);
+//! assert_eq!(negotiate(None, FORMATS).value, Format::Prometheus);
+//! ```
 
-use corral_core::encode::{Format, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE};
+use corral_core::encode::{
+    Format, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, PROTOBUF_CONTENT_TYPE,
+};
 
 /// One format the server can answer with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,6 +78,22 @@ pub const TEXT_FORMATS: &[Offer<Format>] = &[
         params: &[("version", "1.0.0")],
         content_type: OPENMETRICS_CONTENT_TYPE,
         value: Format::OpenMetrics,
+    },
+];
+
+/// Every format the server answers with: [`TEXT_FORMATS`], then the Prometheus protobuf
+/// exposition (only a scraper that names it gets it; `*/*` alone still gets text 0.0.4).
+pub const FORMATS: &[Offer<Format>] = &[
+    TEXT_FORMATS[0],
+    TEXT_FORMATS[1],
+    Offer {
+        media_type: "application/vnd.google.protobuf",
+        params: &[
+            ("proto", "io.prometheus.client.MetricFamily"),
+            ("encoding", "delimited"),
+        ],
+        content_type: PROTOBUF_CONTENT_TYPE,
+        value: Format::Protobuf,
     },
 ];
 
