@@ -31,7 +31,8 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::ops::ControlFlow;
 
 use corral_core::visit::{
-    ExemplarValue, FamilyInfo, MetricKind, SeriesLabels, SummaryValue, Value, Visit, Visitor,
+    ExemplarValue, FamilyInfo, MetricKind, NativeHistogramValue, SeriesLabels, SummaryValue, Value,
+    Visit, Visitor,
 };
 use corral_std::config::Temporality;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -523,6 +524,125 @@ impl Collector<'_> {
         }
     }
 
+    /// A native histogram as an `ExponentialHistogram` point. Its schema is OTLP's scale,
+    /// and its bucket indices are OTLP's (bucket `i` is `(base^i, base^(i+1)]`).
+    ///
+    /// Deltas are taken at the recorded schema, bucket by bucket (the reported schema may
+    /// be lowered differently from one export to the next), then lowered to the schema
+    /// this visit reports, merging neighbours as the bucket bound does.
+    fn native(&mut self, family: &str, labels: &SeriesLabels<'_>, n: &NativeHistogramValue<'_>) {
+        // A histogram family's metric starts as an explicit-bound histogram; a family of
+        // native histograms is sent as an exponential one (a family holds one type).
+        if let Some(Metric {
+            data: data @ Some(metric::Data::Histogram(_)),
+            ..
+        }) = &mut self.current
+        {
+            let temporality = match data {
+                Some(metric::Data::Histogram(h)) if h.data_points.is_empty() => {
+                    h.aggregation_temporality
+                }
+                _ => return,
+            };
+            *data = Some(metric::Data::ExponentialHistogram(ExponentialHistogram {
+                data_points: Vec::new(),
+                aggregation_temporality: temporality,
+            }));
+        }
+        let recorded = n.with_max_buckets(0);
+        let lower_by = (recorded.schema() - n.schema()).clamp(0, 31) as u32;
+        // One row for both signs, interleaved (positive `i` at `2i`, negative at `2i + 1`),
+        // after the zero bucket: the delta table aligns one row by its first index.
+        let buckets: Vec<(i64, u64)> = recorded
+            .positive()
+            .map(|(i, c)| (2 * i64::from(i), c))
+            .chain(recorded.negative().map(|(i, c)| (2 * i64::from(i) + 1, c)))
+            .collect();
+        let first = buckets.iter().map(|b| b.0).min().unwrap_or(0);
+        let last = buckets.iter().map(|b| b.0).max().unwrap_or(0);
+        let width = usize::try_from(last - first + 1).unwrap_or(0);
+        let mut cells = vec![0u64; 1 + if buckets.is_empty() { 0 } else { width }];
+        cells[0] = recorded.zero_count();
+        for (at, count) in &buckets {
+            cells[1 + (at - first) as usize] = *count;
+        }
+        let offset = i32::try_from(first).unwrap_or(i32::MIN);
+        let sum = match self.baseline(family, labels, &cells, n.sum(), offset) {
+            None => n.sum(),
+            Some((base, base_sum, base_offset)) => {
+                for (i, c) in cells.iter_mut().enumerate() {
+                    let j = if i == 0 {
+                        Some(0)
+                    } else {
+                        let index = i64::from(offset) + (i as i64 - 1);
+                        usize::try_from(index - i64::from(base_offset) + 1).ok()
+                    };
+                    *c = c.saturating_sub(j.and_then(|j| base.get(j).copied()).unwrap_or(0));
+                }
+                n.sum() - base_sum
+            }
+        };
+        // Back to two rows, lowered to the reported schema: one step down merges buckets
+        // `2k` and `2k + 1` into `k`, as the core's own reduction does.
+        let lower = |i: i64| i >> lower_by;
+        let mut positive: Vec<(i64, u64)> = Vec::new();
+        let mut negative: Vec<(i64, u64)> = Vec::new();
+        for (k, &count) in cells[1..].iter().enumerate() {
+            if count == 0 {
+                continue;
+            }
+            let at = first + k as i64;
+            let (row, index) = if at.rem_euclid(2) == 0 {
+                (&mut positive, at.div_euclid(2))
+            } else {
+                (&mut negative, at.div_euclid(2))
+            };
+            let index = lower(index);
+            match row.last_mut() {
+                Some((last, c)) if *last == index => *c += count,
+                _ => row.push((index, count)),
+            }
+        }
+        let dense = |row: &[(i64, u64)]| -> Option<Buckets> {
+            let (start, end) = (row.first()?.0, row.last()?.0);
+            let mut counts = vec![0u64; usize::try_from(end - start + 1).ok()?];
+            for (i, c) in row {
+                counts[(i - start) as usize] = *c;
+            }
+            Some(Buckets {
+                offset: i32::try_from(start).unwrap_or(i32::MIN),
+                bucket_counts: counts,
+            })
+        };
+        let zero = cells[0];
+        let negatives: u64 = negative.iter().map(|b| b.1).sum();
+        let count = zero
+            .wrapping_add(negatives)
+            .wrapping_add(positive.iter().map(|b| b.1).sum::<u64>());
+        let point = ExponentialHistogramDataPoint {
+            attributes: attributes(labels),
+            start_time_unix_nano: self.mapper.start(),
+            time_unix_nano: self.now,
+            count,
+            // As for summaries: no sum once negative values were recorded.
+            sum: (recorded.negative().next().is_none()).then_some(sum),
+            scale: n.schema(),
+            zero_count: zero,
+            zero_threshold: n.zero_threshold(),
+            positive: dense(&positive),
+            negative: dense(&negative),
+            ..Default::default()
+        };
+        if let Some(Metric {
+            data: Some(metric::Data::ExponentialHistogram(out)),
+            ..
+        }) = &mut self.current
+        {
+            out.data_points.push(point);
+            self.points += 1;
+        }
+    }
+
     fn exponential(&mut self, family: &str, labels: &SeriesLabels<'_>, s: &SummaryValue<'_>) {
         let Some(sketch) = s.sketch() else {
             // A summary without a sketch (a custom collector's) has no buckets to send.
@@ -710,6 +830,7 @@ impl Visitor for Collector<'_> {
                     self.summary(labels, &s);
                 }
             }
+            (Value::NativeHistogram(n), _) => self.native(family.name, labels, &n),
             _ => {}
         }
         ControlFlow::Continue(())
@@ -1051,6 +1172,61 @@ mod tests {
         assert_eq!(neg.bucket_counts, [2]);
         // |min| = 8 = 2^3: the top of bucket 3 * 64 - 1.
         assert_eq!(neg.offset, 191);
+    }
+
+    #[test]
+    fn native_histograms_are_exponential_histograms_and_their_deltas_add_up() {
+        use corral_core::{NativeHistogram, NativeHistogramConfig};
+        let r = registry();
+        // Schema 0: bucket i is (2^i, 2^(i+1)]; at most three buckets of both signs, so a
+        // scrape that sees four lowers the schema to -1.
+        let n: &'static NativeHistogram<16, 0, 0> = leak(NativeHistogram::new(
+            NativeHistogramConfig::new(0.5).with_max_buckets(3),
+        ));
+        r.register(Desc::new("sizes", "S"), n).unwrap();
+        let mut cumulative =
+            Mapper::new(&[], Temporality::Cumulative, SummaryChoice::default(), 8, 1);
+        let mut delta = Mapper::new(&[], Temporality::Delta, SummaryChoice::default(), 8, 1);
+        for v in [0.25, 1.5, 3.0] {
+            n.observe(v);
+        }
+        let point = |c: &Collection| {
+            let Data::ExponentialHistogram(x) = find(c, "sizes") else {
+                panic!("not an exponential histogram")
+            };
+            x.data_points[0].clone()
+        };
+        let p = point(&cumulative.collect(r, 2));
+        // 1.5 in (1, 2] = bucket 0, 3.0 in (2, 4] = bucket 1: two buckets, schema 0.
+        assert_eq!(
+            (p.scale, p.count, p.zero_count, p.zero_threshold),
+            (0, 3, 1, 0.5)
+        );
+        let pos = p.positive.unwrap();
+        assert_eq!((pos.offset, pos.bucket_counts), (0, vec![1, 1]));
+        assert_eq!(p.sum, Some(4.75));
+        assert!(p.negative.is_none());
+        let d1 = point(&delta.collect(r, 2));
+        assert_eq!(d1.positive.unwrap().bucket_counts, [1, 1]);
+        delta.commit();
+
+        n.observe(6.0); // (4, 8] = bucket 2
+        n.observe(-1.5); // negative bucket 0: four buckets, lowered to schema -1
+        let p = point(&cumulative.collect(r, 3));
+        assert_eq!(p.scale, -1);
+        let pos = p.positive.unwrap();
+        // At schema -1 bucket k is (4^k, 4^(k+1)]: 1.5 and 3.0 in bucket 0, 6.0 in bucket 1.
+        assert_eq!((pos.offset, pos.bucket_counts), (0, vec![2, 1]));
+        assert_eq!(p.negative.unwrap().bucket_counts, [1]);
+        assert_eq!(p.sum, None, "no sum once a negative value was recorded");
+        let d2 = point(&delta.collect(r, 3));
+        // The second interval alone, at the schema this visit reports.
+        assert_eq!(d2.scale, -1);
+        assert_eq!((d2.count, d2.zero_count), (2, 0));
+        let pos = d2.positive.unwrap();
+        assert_eq!((pos.offset, pos.bucket_counts), (1, vec![1]));
+        assert_eq!(d2.negative.unwrap().bucket_counts, [1]);
+        assert_eq!(d1.count + d2.count, n.count());
     }
 
     #[test]
