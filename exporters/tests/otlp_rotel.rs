@@ -199,10 +199,36 @@ fn cumulative_export(protocol: OtlpProtocol) {
     let rotel = Rotel::start();
     let (r, jobs) = app();
     let exporter = OtlpMetricExporter::start(r, settings(protocol, &rotel)).unwrap();
+    exporter.register_self_metrics(r).unwrap();
     rotel.wait_for(Duration::from_secs(10), |o| o.contains("-> Name: app_jobs"));
     jobs.inc_by(2);
     check_cumulative_export(&rotel);
+    // The self-metrics, registered in the exported registry, reach the collector too.
+    let out = rotel.wait_for(Duration::from_secs(10), |o| {
+        o.contains("-> Name: otlp_exporter_exports\n")
+    });
+    assert!(out.contains("-> Name: otlp_exporter_exports\n"), "{out}");
+    assert!(out.contains("-> outcome: Str(success)"), "{out}");
+    // And they are what `stats()` says, read at the visit.
+    let mut text = Vec::new();
+    corral_core::encode::prometheus(r, &mut corral_std::encode::VecSink::new(&mut text)).unwrap();
+    let text = String::from_utf8(text).unwrap();
     let stats = exporter.stats();
+    let rendered = |line: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(line))
+            .unwrap_or_else(|| panic!("no {line:?} in\n{text}"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let ok = rendered("otlp_exporter_exports_total{outcome=\"success\"}");
+    assert!(2 <= ok && ok <= stats.exports_ok, "{ok} {stats:?}\n{text}");
+    assert_eq!(
+        rendered("otlp_exporter_exports_total{outcome=\"failure\"}"),
+        0
+    );
+    assert_eq!(rendered("otlp_exporter_circuit_breaker_state"), 0);
     assert!(stats.exports_ok >= 2, "{stats:?}");
     assert_eq!(stats.exports_failed, 0, "{stats:?}");
     assert!(stats.points_sent >= 10, "{stats:?}");

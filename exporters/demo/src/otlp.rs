@@ -111,6 +111,8 @@ pub fn start_metric_export(
     settings.endpoint = target.metrics_url();
     settings.interval = target.export_interval;
     let exporter = OtlpMetricExporter::start(registry, settings)?;
+    // The exporter's own metrics go out with the rest (and on /metrics).
+    exporter.register_self_metrics(registry)?;
     Ok(MetricExport {
         exporter: Some(exporter),
     })

@@ -65,6 +65,7 @@ fn check(protocol: &str) {
         "stream_processor_processing_duration_ms",
         "kafka_consumer_lag",
         "state_cache_hits",
+        "otlp_exporter_exports",
     ] {
         assert!(
             out.contains(&format!("-> Name: {name}\n")),

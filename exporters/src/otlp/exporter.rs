@@ -27,6 +27,31 @@ struct Stats {
     untracked_series: AtomicU64,
 }
 
+impl Stats {
+    fn snapshot(&self) -> ExporterStats {
+        let s = self;
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        ExporterStats {
+            exports_ok: load(&s.exports_ok),
+            exports_partial: load(&s.exports_partial),
+            exports_failed: load(&s.exports_failed),
+            exports_skipped: load(&s.exports_skipped),
+            retries: load(&s.retries),
+            points_sent: load(&s.points_sent),
+            bytes_sent: load(&s.bytes_sent),
+            export_duration_total: Duration::from_nanos(load(&s.duration_nanos_total)),
+            last_export_duration: Duration::from_nanos(load(&s.last_duration_nanos)),
+            breaker: match s.breaker_state.load(Ordering::Relaxed) {
+                1 => BreakerState::Open,
+                2 => BreakerState::HalfOpen,
+                _ => BreakerState::Closed,
+            },
+            breaker_opened: load(&s.breaker_opened),
+            untracked_series: load(&s.untracked_series),
+        }
+    }
+}
+
 /// A snapshot of the exporter's self-metrics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -221,26 +246,28 @@ impl OtlpMetricExporter {
 
     /// The self-metrics now.
     pub fn stats(&self) -> ExporterStats {
-        let s = &self.shared.stats;
-        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        ExporterStats {
-            exports_ok: load(&s.exports_ok),
-            exports_partial: load(&s.exports_partial),
-            exports_failed: load(&s.exports_failed),
-            exports_skipped: load(&s.exports_skipped),
-            retries: load(&s.retries),
-            points_sent: load(&s.points_sent),
-            bytes_sent: load(&s.bytes_sent),
-            export_duration_total: Duration::from_nanos(load(&s.duration_nanos_total)),
-            last_export_duration: Duration::from_nanos(load(&s.last_duration_nanos)),
-            breaker: match s.breaker_state.load(Ordering::Relaxed) {
-                1 => BreakerState::Open,
-                2 => BreakerState::HalfOpen,
-                _ => BreakerState::Closed,
-            },
-            breaker_opened: load(&s.breaker_opened),
-            untracked_series: load(&s.untracked_series),
-        }
+        self.shared.stats.snapshot()
+    }
+
+    /// Registers the self-metrics in `registry` as eight families
+    /// (`otlp_exporter_exports_total{outcome}`, `otlp_exporter_retries_total`,
+    /// `otlp_exporter_data_points_total`, `otlp_exporter_sent_bytes_total`,
+    /// `otlp_exporter_export_duration_seconds_total`,
+    /// `otlp_exporter_last_export_duration_seconds`, `otlp_exporter_circuit_breaker_state`
+    /// and `otlp_exporter_circuit_breaker_opened_total`), read from the exporter's counters
+    /// at each visit. Registered in the exported registry itself, they reach the collector
+    /// with the next export (they then describe the exports before it).
+    ///
+    /// # Errors
+    ///
+    /// The registry's [`RegisterError`](corral_core::RegisterError) when it refuses one of
+    /// them (names taken, registry full); the families before it stay registered.
+    pub fn register_self_metrics<const FAMILIES: usize>(
+        &self,
+        registry: &'static corral_core::Registry<FAMILIES>,
+    ) -> Result<(), corral_core::RegisterError> {
+        let shared = Arc::clone(&self.shared);
+        super::self_metrics::register(registry, Arc::new(move || shared.stats.snapshot()))
     }
 
     fn request_stop(&self) {

@@ -4,6 +4,7 @@
 mod exporter;
 pub mod map;
 pub mod retry;
+mod self_metrics;
 pub mod settings;
 mod transport;
 
