@@ -4,137 +4,18 @@
 
 mod support;
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use corral_core::{Counter, Desc, DynamicFamily, Histogram};
 use corral_exporters::http::MetricsServer;
 use serde_json::Value;
-use support::{get, registry};
+use support::prometheus::Prometheus;
+use support::registry;
 
 /// The label value read back exactly: quotes, a backslash, a newline-free mix of scripts.
 const TRICKY: &str = "say \"hi\" \\ naïve — 雪 ☃";
-
-/// A Prometheus process and its temporary folder, killed and removed on drop (panics too).
-struct Prometheus {
-    child: Child,
-    dir: PathBuf,
-    addr: SocketAddr,
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-impl Prometheus {
-    fn start(target: SocketAddr) -> Self {
-        let binary = std::env::var_os("PROMETHEUS_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("prometheus"));
-        let dir = std::env::temp_dir().join(format!(
-            "corral-prometheus-{}-{}",
-            std::process::id(),
-            target.port()
-        ));
-        std::fs::create_dir_all(dir.join("data")).unwrap();
-        let config = dir.join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
-                 scrape_configs:\n  - job_name: corral\n    static_configs:\n      - targets: [\"{target}\"]\n"
-            ),
-        )
-        .unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
-        let child = Command::new(&binary)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
-            .arg(format!("--web.listen-address={addr}"))
-            .arg("--log.level=warn")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot run the Prometheus server `{}`: {e}. Install it with \
-                     `apt-get install -y prometheus` (Debian's package ships /usr/bin/prometheus; \
-                     `.ci/lib.sh` ensure_tools does this), or set PROMETHEUS_BIN",
-                    binary.display()
-                )
-            });
-        let prometheus = Prometheus { child, dir, addr };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(ready) = support::send_raw(
-                addr,
-                format!("GET /-/ready HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
-                    .as_bytes(),
-            ) && ready.status == 200
-            {
-                return prometheus;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "Prometheus on {addr} not ready within 30 s; its log:\n{}",
-                prometheus.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("prometheus.log")).unwrap_or_default()
-    }
-
-    /// The instant query's result vector.
-    fn query(&self, promql: &str) -> Vec<Value> {
-        let encoded: String = form_urlencoded::byte_serialize(promql.as_bytes()).collect();
-        let answer = get(self.addr, &format!("/api/v1/query?query={encoded}"), &[]);
-        assert_eq!(answer.status, 200, "query {promql}: {}", answer.text());
-        let json: Value = serde_json::from_slice(&answer.body).unwrap();
-        assert_eq!(json["status"], "success", "{json}");
-        json["data"]["result"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    /// Polls `promql` until `accept` takes its result (bounded), and returns it.
-    fn wait_for(&self, promql: &str, what: &str, accept: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let result = self.query(promql);
-            if accept(&result) {
-                return result;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "Prometheus did not show {what} within 30 s: `{promql}` gives {result:?}; its log:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(250));
-        }
-    }
-}
 
 fn sample(result: &[Value]) -> Option<f64> {
     result.first()?["value"][1].as_str()?.parse().ok()

@@ -2,6 +2,8 @@
 //! test controls every byte it sends) and a collector that holds a render open.
 #![allow(dead_code)]
 
+pub mod prometheus;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::ops::ControlFlow;
