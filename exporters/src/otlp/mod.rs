@@ -15,3 +15,5 @@ pub use settings::{
     BreakerSettings, ENV_VARS, MetricsSettings, RetrySettings, SettingsError, metrics_endpoint,
     parse_headers,
 };
+#[cfg(feature = "otlp-http")]
+pub use transport::classify_http_answer;

@@ -299,29 +299,105 @@ impl HttpTransport {
         match tokio::time::timeout(timeout, exchange).await {
             Err(_) => Answer::Transport(format!("no answer within {timeout:?}")),
             Ok(Err(e)) => Answer::Transport(e),
-            Ok(Ok((status, retry_after, body))) => {
-                use prost::Message;
-                if (200..300).contains(&status) {
-                    match ExportMetricsServiceResponse::decode(body.as_ref()) {
-                        Ok(response) => Answer::accepted(response),
-                        // An empty or unreadable success body: everything accepted.
-                        Err(_) => Answer::Accepted {
-                            rejected: 0,
-                            message: String::new(),
-                        },
-                    }
-                } else {
-                    // Error bodies are `google.rpc.Status`; its message is field 2.
-                    let message = tonic_types::pb::Status::decode(body.as_ref())
-                        .map(|s| s.message)
-                        .unwrap_or_else(|_| String::from_utf8_lossy(&body).into_owned());
-                    Answer::Http {
-                        status,
-                        retry_after,
-                        message,
-                    }
-                }
-            }
+            Ok(Ok((status, retry_after, body))) => http_answer(status, retry_after, &body),
         }
+    }
+}
+
+/// What an OTLP/HTTP answer says: a 2xx body is an `ExportMetricsServiceResponse` (its
+/// partial success, if any), any other body a `google.rpc.Status` (its message, or the body
+/// as text when it is not one).
+#[cfg(feature = "otlp-http")]
+fn http_answer(status: u16, retry_after: Option<String>, body: &[u8]) -> Answer {
+    use prost::Message;
+    if (200..300).contains(&status) {
+        match ExportMetricsServiceResponse::decode(body) {
+            Ok(response) => Answer::accepted(response),
+            // An empty or unreadable success body: everything accepted.
+            Err(_) => Answer::Accepted {
+                rejected: 0,
+                message: String::new(),
+            },
+        }
+    } else {
+        // Error bodies are `google.rpc.Status`; its message is field 2.
+        let message = tonic_types::pb::Status::decode(body)
+            .map(|s| s.message)
+            .unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned());
+        Answer::Http {
+            status,
+            retry_after,
+            message,
+        }
+    }
+}
+
+/// What the exporter does with an OTLP/HTTP answer (`status`, its `Retry-After` value,
+/// `body`), and the message it logs with it: the code the HTTP transport runs on every
+/// answer, then [`classify`](super::retry::classify) at `now`. For tests and fuzzing.
+#[cfg(feature = "otlp-http")]
+pub fn classify_http_answer(
+    status: u16,
+    retry_after: Option<&str>,
+    body: &[u8],
+    now: std::time::SystemTime,
+) -> (super::retry::Decision, String) {
+    let answer = http_answer(status, retry_after.map(str::to_owned), body);
+    let decision = super::retry::classify(&answer.response(), now);
+    let message = match answer {
+        Answer::Accepted { message, .. }
+        | Answer::Http { message, .. }
+        | Answer::Grpc { message, .. } => message,
+        Answer::Transport(message) => message,
+    };
+    (decision, message)
+}
+
+#[cfg(all(test, feature = "otlp-http"))]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsPartialSuccess;
+    use prost::Message;
+
+    use super::*;
+    use crate::otlp::retry::Decision;
+
+    #[test]
+    fn http_answers_are_read_from_status_header_and_body() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let partial = ExportMetricsServiceResponse {
+            partial_success: Some(ExportMetricsPartialSuccess {
+                rejected_data_points: 3,
+                error_message: "too old".to_owned(),
+            }),
+        }
+        .encode_to_vec();
+        assert_eq!(
+            classify_http_answer(200, None, &partial, now),
+            (Decision::PartialSuccess, "too old".to_owned())
+        );
+        assert_eq!(
+            classify_http_answer(200, None, b"\xff\xff not protobuf", now),
+            (Decision::Accepted, String::new())
+        );
+        assert_eq!(
+            classify_http_answer(503, Some("7"), b"", now).0,
+            Decision::Retry(Some(Duration::from_secs(7)))
+        );
+        let status = tonic_types::pb::Status {
+            code: 3,
+            message: "bad metric".to_owned(),
+            details: vec![],
+        }
+        .encode_to_vec();
+        assert_eq!(
+            classify_http_answer(400, Some("7"), &status, now),
+            (Decision::Fail, "bad metric".to_owned())
+        );
+        assert_eq!(
+            classify_http_answer(502, None, b"gateway down", now),
+            (Decision::Retry(None), "gateway down".to_owned())
+        );
     }
 }
