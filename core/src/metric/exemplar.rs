@@ -832,7 +832,7 @@ mod tests {
                         seen += 1;
                     }
                     read += 1;
-                    std::hint::spin_loop();
+                    core::hint::spin_loop();
                 }
             });
         });
