@@ -2,7 +2,7 @@
 //! same rate, the circuit breaker opens and closes again, memory stays flat, and the
 //! deltas the collector received sum exactly to the final cumulative value.
 
-mod otlp_support;
+mod trace_support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use corral_core::{Counter, Desc, Registry, RegistryConfig};
 use corral_exporters::otlp::{BreakerState, MetricsSettings, OtlpMetricExporter};
 use corral_std::config::{ObservabilityConfig, OtlpProtocol, Temporality};
-use otlp_support::Rotel;
+use trace_support::Rotel;
 
 fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");

@@ -1,7 +1,7 @@
 //! OTLP metric push to a real collector (rotel), over gRPC and HTTP/protobuf, asserted
 //! from what the collector printed.
 
-mod otlp_support;
+mod trace_support;
 
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use corral_core::{
 };
 use corral_exporters::otlp::{MetricsSettings, OtlpMetricExporter};
 use corral_std::config::{ObservabilityConfig, OtlpProtocol};
-use otlp_support::Rotel;
+use trace_support::Rotel;
 
 fn leak<T>(v: T) -> &'static T {
     Box::leak(Box::new(v))

@@ -98,7 +98,7 @@ fn rotel_binary() -> PathBuf {
     })
 }
 
-/// A running `rotel` collector that prints every span it receives.
+/// A running `rotel` collector that prints every span and metric it receives.
 pub struct Rotel {
     child: Child,
     _dir: TempDir,
@@ -109,10 +109,13 @@ pub struct Rotel {
 
 impl Rotel {
     pub fn start() -> Self {
+        Self::start_on(free_port(), free_port())
+    }
+
+    /// A collector on these ports (for example those of one stopped before).
+    pub fn start_on(grpc_port: u16, http_port: u16) -> Self {
         let binary = rotel_binary();
         let dir = TempDir::new("rotel");
-        let grpc_port = free_port();
-        let http_port = free_port();
         let mut child = Command::new(&binary)
             .arg("start")
             .args(["--otlp-grpc-endpoint", &format!("127.0.0.1:{grpc_port}")])
@@ -165,6 +168,13 @@ impl Rotel {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+impl Rotel {
+    /// Stops the collector (and waits for the process to end).
+    pub fn stop(self) {
+        drop(self);
     }
 }
 
