@@ -52,10 +52,15 @@ impl<S: Sink + ?Sized> Out<'_, S> {
         self.0.write(bytes)
     }
 
+    /// `v` as a varint, after the key byte `key` if there is one, in one write.
     #[inline(always)]
-    fn varint(&mut self, mut v: u64) -> Result<(), Full> {
-        let mut buf = [0u8; 10];
+    fn keyed_varint(&mut self, key: Option<u8>, mut v: u64) -> Result<(), Full> {
+        let mut buf = [0u8; 11];
         let mut n = 0;
+        if let Some(key) = key {
+            buf[0] = key;
+            n = 1;
+        }
         while v >= 0x80 {
             buf[n] = (v as u8) | 0x80;
             v >>= 7;
@@ -66,18 +71,13 @@ impl<S: Sink + ?Sized> Out<'_, S> {
     }
 
     #[inline(always)]
+    fn varint(&mut self, v: u64) -> Result<(), Full> {
+        self.keyed_varint(None, v)
+    }
+
+    #[inline(always)]
     fn key_varint(&mut self, field: u8, v: u64) -> Result<(), Full> {
-        let mut buf = [0u8; 11];
-        buf[0] = key(field, VARINT);
-        let mut v = v;
-        let mut n = 1;
-        while v >= 0x80 {
-            buf[n] = (v as u8) | 0x80;
-            v >>= 7;
-            n += 1;
-        }
-        buf[n] = v as u8;
-        self.bytes(&buf[..=n])
+        self.keyed_varint(Some(key(field, VARINT)), v)
     }
 
     #[inline(always)]
@@ -91,17 +91,7 @@ impl<S: Sink + ?Sized> Out<'_, S> {
     /// The key and length of a length-delimited field.
     #[inline(always)]
     fn open(&mut self, field: u8, len: usize) -> Result<(), Full> {
-        let mut buf = [0u8; 11];
-        buf[0] = key(field, BYTES);
-        let mut v = len as u64;
-        let mut n = 1;
-        while v >= 0x80 {
-            buf[n] = (v as u8) | 0x80;
-            v >>= 7;
-            n += 1;
-        }
-        buf[n] = v as u8;
-        self.bytes(&buf[..=n])
+        self.keyed_varint(Some(key(field, BYTES)), len as u64)
     }
 
     #[inline(always)]
