@@ -6,7 +6,8 @@ step() {
     printf '\n=== %s\n' "$name"
     local start=$SECONDS
     "$@"
-    printf '=== %s: ok (%ss)\n' "$name" $((SECONDS - start))
+    printf '=== %s: ok (%ss; %s free on the disk)\n' "$name" $((SECONDS - start)) \
+        "$(df -h --output=avail . | tail -1 | tr -d ' ')"
 }
 
 # Installs the external tools tests use, where missing. Each install is loud on failure.
