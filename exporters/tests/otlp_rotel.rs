@@ -3,7 +3,7 @@
 
 mod trace_support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use corral_core::{
     Counter, CounterWithExemplar, Desc, Exemplar, Gauge, HistogramWithExemplars, Registry,
@@ -209,7 +209,13 @@ fn cumulative_export(protocol: OtlpProtocol) {
     });
     assert!(out.contains("-> Name: otlp_exporter_exports\n"), "{out}");
     assert!(out.contains("-> outcome: Str(success)"), "{out}");
-    // And they are what `stats()` says, read at the visit.
+    // And they are what `stats()` says, read at the visit. The collector prints an export
+    // before the exporter has read its answer, so first wait for the exporter to count the
+    // second accepted export.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while exporter.stats().exports_ok < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let mut text = Vec::new();
     corral_core::encode::prometheus(r, &mut corral_std::encode::VecSink::new(&mut text)).unwrap();
     let text = String::from_utf8(text).unwrap();
