@@ -309,7 +309,9 @@ impl core::hash::Hasher for ScriptedHasher {
 
     fn finish(&self) -> u64 {
         // The table takes the home slot from the low bits and a 30-bit tag from bits
-        // 34..64 (bits 32 and 33 hold the slot status), so the tag goes in at bit 34.
+        // 34..64 (bits 32 and 33 hold the slot status), so the tag goes in at bit 34. The
+        // tag goes in again at bit 41, where the presence filter takes its bit from, so
+        // that keys with different tags have different presence bits.
         let (home, tag): (u64, u64) = match self.first {
             Some(b'a') => (0, 1),
             Some(b'b') => (0, 2),
@@ -317,6 +319,6 @@ impl core::hash::Hasher for ScriptedHasher {
             Some(b'd') => (1, 3),
             _ => (1, 4),
         };
-        (tag << 34) | home
+        (tag << 41) | (tag << 34) | home
     }
 }

@@ -80,6 +80,27 @@ fn gather_hints(hints: &[AtomicU8]) -> u64 {
     })
 }
 
+/// The presence bit of a key (see `DynamicFamily::present`) comes from its tag's bits from
+/// this one up: above the seven the hint uses, so the two filter independently.
+const PRESENCE_SHIFT: u32 = 9;
+
+/// A one in the low bit of each byte, and in the high bit of each byte, of a word of hints.
+const LOW: u64 = u64::MAX / 255;
+const HIGH: u64 = LOW << 7;
+
+/// The high bit of each byte of `word` that is zero (and perhaps of some bytes above a zero
+/// one: a borrow; such a slot is read for nothing, never skipped).
+#[inline(always)]
+const fn zero_bytes(word: u64) -> u64 {
+    word.wrapping_sub(LOW) & !word & HIGH
+}
+
+/// The high bit of each byte of `word` that is zero, and of no other byte.
+#[inline(always)]
+const fn exact_zero_bytes(word: u64) -> u64 {
+    !(((word & !HIGH) + !HIGH) | word) & HIGH
+}
+
 /// The top bit of `len`: set, once, when the family is registered.
 const ATTACHED: usize = !(usize::MAX >> 1);
 /// The next bit of `len`: set, once, by the reservation that admitted the table's last
@@ -212,10 +233,12 @@ impl<M: Metric, const KEY_BYTES: usize> Slot<M, KEY_BYTES> {
 /// that have no series stops at an empty slot after a few probes, and no lookup ever probes
 /// more than [`MAX_PROBE`] slots past the home slot. A series that would have to be placed
 /// further goes to the overflow series under the reason `probe_limit`. Once the table holds
-/// every series it admits, a lookup of values without a series stops at the first empty
-/// slot's hint byte without reading the slot or trying to insert, so a flood of distinct
-/// values into a full family costs a hash, a few hint bytes and the overflow counts
-/// (`benches/benches/flood.rs` compares it with a hit).
+/// every series it admits, it is sealed: a lookup of values without a series mostly ends
+/// at a presence filter (one bit per key, eight per slot; about one in eleven set at the
+/// bound), else at the first empty slot's hint byte, without reading further slots or
+/// trying to insert. A flood of distinct values into a full family then costs about what a
+/// hit does: a hash, the home slot, one filter byte and the overflow counts
+/// (`benches/benches/flood.rs` compares the two).
 pub struct DynamicFamily<
     M: Metric,
     const LABELS: usize,
@@ -233,6 +256,14 @@ pub struct DynamicFamily<
     /// DEAD. A slot whose hint is 0 or matches is read through its state; only in a sealed
     /// family does a 0 end a probe on its own.
     hints: [AtomicU8; SERIES],
+    /// A one-hash filter of the keys slots were ever claimed for, eight bits per slot: an
+    /// insert sets its key's bit (chosen by tag bits the hint does not use) after claiming a
+    /// slot and before reserving a series. Once a lookup's `Acquire` load of `len` has seen
+    /// [`SEALED`], every insert that reserved a series is ordered before it (each
+    /// reservation is a read-modify-write of `len` before the sealing one), so a clear bit
+    /// read after that load means the values have no series and never will. With the
+    /// table at its three-quarter bound, about one bit in eleven is set.
+    present: [AtomicU8; SERIES],
     overflow: CachePadded<M>,
     /// Series reserved so far in the low bits, the [`ATTACHED`] flag in the top bit once
     /// the family is registered (an insert whose reservation saw the flag takes its own
@@ -266,6 +297,7 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
                 hasher,
                 slots: fresh_array!(CachePadded::new(Slot::new()); SERIES),
                 hints: fresh_array!(AtomicU8::new(0); SERIES),
+                present: fresh_array!(AtomicU8::new(0); SERIES),
                 overflow: CachePadded::new(init_metric!(M)),
                 len: AtomicUsize::new(0),
                 max_probe: AtomicUsize::new(0),
@@ -375,26 +407,46 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
         {
             return Ok(&slot.metric);
         }
-        if state & STATUS != READY {
-            return self.probe(values, tag, home, 0);
+        // In a sealed family, values whose presence bit is clear have no series and never
+        // will: a flood of new values into a full family mostly ends here, after one
+        // `len` load and one filter byte (see `present` for the ordering).
+        let len = self.len.load(Ordering::Acquire);
+        if len & SEALED != 0 && !self.may_be_present(tag) {
+            return Err(self.sealed_reason(len));
         }
-        // The home slot holds another series for good. Most keys that are not at home are
-        // in the next slot, so that one is checked here too before the full probe, through
-        // its hint first: values that have no series (a flood into a full family) then read
-        // no second slot.
-        let next = (home + 1) & (SERIES - 1);
-        if SERIES == 1 || self.hints[next].load(Ordering::Relaxed) != tag_hint(tag) {
-            return self.probe(values, tag, next, 1);
+        // The search goes on past the home slot when it holds another series for good
+        // (READY), at the home slot otherwise; chosen without a branch. Most keys that are
+        // not at home are in the next slot, so the slot `at` is checked here too before the
+        // full probe, through its hint first.
+        let skip = usize::from(state & STATUS == READY);
+        let at = (home + skip) & (SERIES - 1);
+        if self.hints[at].load(Ordering::Relaxed) == tag_hint(tag) {
+            let slot = &self.slots[at];
+            let state = slot.state.load(Ordering::Acquire);
+            if state == tag | READY
+                // SAFETY: `state` was loaded with `Acquire` just above and is READY.
+                && unsafe { slot.with_key(|key| encoded::matches(key, values)) }
+            {
+                return Ok(&slot.metric);
+            }
         }
-        let slot = &self.slots[next];
-        let state = slot.state.load(Ordering::Acquire);
-        if state == tag | READY
-            // SAFETY: `state` was loaded with `Acquire` just above and is READY.
-            && unsafe { slot.with_key(|key| encoded::matches(key, values)) }
-        {
-            return Ok(&slot.metric);
-        }
-        self.probe(values, tag, next, 1)
+        self.probe(values, tag, at, skip)
+    }
+
+    /// The presence bit of keys whose state carries `tag`: its byte in `present` and the
+    /// bit in it.
+    #[inline(always)]
+    const fn presence_bit(tag: u32) -> (usize, u8) {
+        let bit = (tag >> PRESENCE_SHIFT) as usize & (SERIES.wrapping_mul(8) - 1);
+        (bit / 8, 1 << (bit % 8))
+    }
+
+    /// Whether a key with `tag` may have a series: false only if no insert ever claimed a
+    /// slot for a key whose presence bit is this one's.
+    #[inline(always)]
+    fn may_be_present(&self, tag: u32) -> bool {
+        let (byte, bit) = Self::presence_bit(tag);
+        self.present[byte].load(Ordering::Relaxed) & bit != 0
     }
 
     /// Everything else: probing past the home slot, waiting out a concurrent insert,
@@ -411,18 +463,6 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
         start: usize,
         start_distance: usize,
     ) -> Result<&M, LabelError> {
-        /// A one in the low bit of each byte, and in the high bit of each byte.
-        const LOW: u64 = u64::MAX / 255;
-        const HIGH: u64 = LOW << 7;
-        /// The high bit of each byte of `word` that is zero (and perhaps of some bytes
-        /// above a zero one: a borrow; such a slot is read for nothing, never skipped).
-        const fn zero_bytes(word: u64) -> u64 {
-            word.wrapping_sub(LOW) & !word & HIGH
-        }
-        /// The high bit of each byte of `word` that is zero, and of no other byte.
-        const fn exact_zero_bytes(word: u64) -> u64 {
-            !(((word & !HIGH) + !HIGH) | word) & HIGH
-        }
         let wanted = LOW * u64::from(tag_hint(tag));
         let mut index = start;
         let mut distance = start_distance;
@@ -676,10 +716,12 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
         {
             return Ok(Some(actual));
         }
-        // The hint goes up before the reservation: a probe that sees the family sealed then
-        // sees it too (see `probe`). A probe that reads it now finds the slot WRITING and
+        // The hint and the presence bit go up before the reservation: a lookup that sees
+        // the family sealed then sees them too (see `probe` and `present`). A probe that reads it now finds the slot WRITING and
         // waits for it like for any concurrent insert of its tag.
         self.hints[index].store(tag_hint(tag), Ordering::Relaxed);
+        let (byte, bit) = Self::presence_bit(tag);
+        self.present[byte].fetch_or(bit, Ordering::Relaxed);
         if let Err(error) = self.reserve() {
             // The slot can never hold a series now (the family or the budget is spent):
             // retire it. It holds no key, so there is nothing to publish.
