@@ -9,12 +9,15 @@
 //!   each offer the weight of its most specific matching range (exact type, then exact
 //!   subtype, then more matched parameters; the first listed among equals), and picks the
 //!   highest weight above zero, the first offer among equals, the first offer when none.
+//!
+//! The offers are the server's own, [`FORMATS`] (both text formats and the Prometheus
+//! protobuf exposition with its two parameters), in their order or reversed.
 
 #![no_main]
 
 use arbitrary::Arbitrary;
 use corral_core::encode::Format;
-use corral_exporters::http::negotiate::{Coding, Offer, TEXT_FORMATS, negotiate, negotiate_coding};
+use corral_exporters::http::negotiate::{Coding, FORMATS, Offer, negotiate, negotiate_coding};
 use libfuzzer_sys::fuzz_target;
 
 const KINDS: &[&str] = &[
@@ -279,8 +282,8 @@ fn offered_codings(flags: &[bool]) -> Vec<Coding> {
 }
 
 fn check_raw(accept: Option<&str>, accept_encoding: Option<&str>, offered: &[Coding]) {
-    let chosen = negotiate(accept, TEXT_FORMATS);
-    assert!(TEXT_FORMATS.iter().any(|o| std::ptr::eq(o, chosen)));
+    let chosen = negotiate(accept, FORMATS);
+    assert!(FORMATS.iter().any(|o| std::ptr::eq(o, chosen)));
     let coding = negotiate_coding(accept_encoding, offered);
     assert!(
         coding == Coding::Identity || offered.contains(&coding),
@@ -340,7 +343,7 @@ fuzz_target!(|input: Input| {
                 }
             }
             let offered = offered_codings(&offered);
-            let mut offers: Vec<Offer<Format>> = TEXT_FORMATS.to_vec();
+            let mut offers: Vec<Offer<Format>> = FORMATS.to_vec();
             if swap_offers {
                 offers.reverse();
             }
