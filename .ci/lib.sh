@@ -6,8 +6,12 @@ step() {
     printf '\n=== %s\n' "$name"
     local start=$SECONDS
     "$@"
-    printf '=== %s: ok (%ss; %s free on the disk)\n' "$name" $((SECONDS - start)) \
-        "$(df -h --output=avail . | tail -1 | tr -d ' ')"
+    printf '=== %s: ok (%ss; %s free on the disk)\n' "$name" $((SECONDS - start)) "$(free_disk)"
+}
+
+# Free space on the disk holding the current directory, as `df -h` writes it.
+free_disk() {
+    df -h --output=avail . | tail -1 | tr -d ' '
 }
 
 # Installs the external tools tests use, where missing. Each install is loud on failure.
