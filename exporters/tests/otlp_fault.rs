@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use corral_core::{Counter, Desc, Registry, RegistryConfig};
 use corral_exporters::otlp::{BreakerState, MetricsSettings, OtlpMetricExporter};
 use corral_std::config::{ObservabilityConfig, OtlpProtocol, Temporality};
-use trace_support::Rotel;
+use trace_support::{Rotel, wait_until};
 
 fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
@@ -131,10 +131,9 @@ fn a_dead_collector_costs_nothing_and_loses_nothing() {
     let rotel = Rotel::start_on(grpc_port, http_port);
     let out = rotel.wait_for(Duration::from_secs(10), |o| printed_sum(o) > 0);
     assert!(printed_sum(&out) > 0, "exports resume after the restart");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while exporter.stats().breaker != BreakerState::Closed && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(Duration::from_secs(5), || {
+        exporter.stats().breaker == BreakerState::Closed
+    });
     assert_eq!(
         exporter.stats().breaker,
         BreakerState::Closed,

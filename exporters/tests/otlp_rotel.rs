@@ -3,7 +3,7 @@
 
 mod trace_support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use corral_core::{
     Counter, CounterWithExemplar, Desc, Exemplar, Gauge, HistogramWithExemplars, Registry,
@@ -11,7 +11,7 @@ use corral_core::{
 };
 use corral_exporters::otlp::{MetricsSettings, OtlpMetricExporter};
 use corral_std::config::{ObservabilityConfig, OtlpProtocol};
-use trace_support::Rotel;
+use trace_support::{Rotel, wait_until};
 
 fn leak<T>(v: T) -> &'static T {
     Box::leak(Box::new(v))
@@ -212,10 +212,7 @@ fn cumulative_export(protocol: OtlpProtocol) {
     // And they are what `stats()` says, read at the visit. The collector prints an export
     // before the exporter has read its answer, so first wait for the exporter to count the
     // second accepted export.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while exporter.stats().exports_ok < 2 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until(Duration::from_secs(10), || exporter.stats().exports_ok >= 2);
     let mut text = Vec::new();
     corral_core::encode::prometheus(r, &mut corral_std::encode::VecSink::new(&mut text)).unwrap();
     let text = String::from_utf8(text).unwrap();

@@ -160,21 +160,27 @@ impl Rotel {
     /// Waits until rotel's output satisfies `done` (it prints a batch as it receives it);
     /// returns the output either way after `timeout`.
     pub fn wait_for(&self, timeout: Duration, done: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let out = self.output();
-            if done(&out) || Instant::now() >= deadline {
-                return out;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until(timeout, || done(&self.output()));
+        self.output()
     }
-}
 
-impl Rotel {
     /// Stops the collector (and waits for the process to end).
     pub fn stop(self) {
         drop(self);
+    }
+}
+
+/// Polls `done` every 10 ms until it holds or `timeout` has passed; whether it held.
+pub fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
