@@ -84,23 +84,6 @@ fn gather_hints(hints: &[AtomicU8]) -> u64 {
 /// this one up: above the seven the hint uses, so the two filter independently.
 const PRESENCE_SHIFT: u32 = 9;
 
-/// A one in the low bit of each byte, and in the high bit of each byte, of a word of hints.
-const LOW: u64 = u64::MAX / 255;
-const HIGH: u64 = LOW << 7;
-
-/// The high bit of each byte of `word` that is zero (and perhaps of some bytes above a zero
-/// one: a borrow; such a slot is read for nothing, never skipped).
-#[inline(always)]
-const fn zero_bytes(word: u64) -> u64 {
-    word.wrapping_sub(LOW) & !word & HIGH
-}
-
-/// The high bit of each byte of `word` that is zero, and of no other byte.
-#[inline(always)]
-const fn exact_zero_bytes(word: u64) -> u64 {
-    !(((word & !HIGH) + !HIGH) | word) & HIGH
-}
-
 /// The top bit of `len`: set, once, when the family is registered.
 const ATTACHED: usize = !(usize::MAX >> 1);
 /// The next bit of `len`: set, once, by the reservation that admitted the table's last
@@ -463,6 +446,18 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
         start: usize,
         start_distance: usize,
     ) -> Result<&M, LabelError> {
+        /// A one in the low bit of each byte, and in the high bit of each byte.
+        const LOW: u64 = u64::MAX / 255;
+        const HIGH: u64 = LOW << 7;
+        /// The high bit of each byte of `word` that is zero (and perhaps of some bytes
+        /// above a zero one: a borrow; such a slot is read for nothing, never skipped).
+        const fn zero_bytes(word: u64) -> u64 {
+            word.wrapping_sub(LOW) & !word & HIGH
+        }
+        /// The high bit of each byte of `word` that is zero, and of no other byte.
+        const fn exact_zero_bytes(word: u64) -> u64 {
+            !(((word & !HIGH) + !HIGH) | word) & HIGH
+        }
         let wanted = LOW * u64::from(tag_hint(tag));
         let mut index = start;
         let mut distance = start_distance;
@@ -717,8 +712,9 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
             return Ok(Some(actual));
         }
         // The hint and the presence bit go up before the reservation: a lookup that sees
-        // the family sealed then sees them too (see `probe` and `present`). A probe that reads it now finds the slot WRITING and
-        // waits for it like for any concurrent insert of its tag.
+        // the family sealed then sees them too (see `probe` and `present`). A probe that
+        // reads the hint now finds the slot WRITING and waits for it like for any
+        // concurrent insert of its tag.
         self.hints[index].store(tag_hint(tag), Ordering::Relaxed);
         let (byte, bit) = Self::presence_bit(tag);
         self.present[byte].fetch_or(bit, Ordering::Relaxed);
