@@ -15,7 +15,8 @@
 //! `observe:measured` (histogram observations); `flood:hit`, `flood:overflow` (a full
 //! 1,024-slot family: hits rotating over its 768 series, or distinct new values that end
 //! in the overflow series, as in `benches/flood.rs`); the peer shape
-//! (`corral_benches::shape`): `shape:corral-runtime`, `shape:corral-static`,
+//! (`corral_benches::shape`): `shape:corral-runtime`, `shape:corral-static` (and both with
+//! `-remembered`: through `with_static_labels`),
 //! `shape:prometheus` (per-call lookups of `GET|POST|PUT|DELETE` × `200|404|500`),
 //! `shape-render:corral`, `shape-render:measured` (N renders of the 10,000-counter
 //! fixture, so set-up is the same for both N), `shape-render-100k:corral`,
@@ -139,7 +140,7 @@ fn main() {
             let histogram = measured::Histogram::<13>::with_metadata(peers::measured_thresholds());
             observed(n, |v| histogram.observe(v));
         }
-        "shape:corral-runtime" => {
+        "shape:corral-runtime" | "shape:corral-runtime-remembered" => {
             static REGISTRY: corral_core::Registry<2> = corral_core::Registry::new();
             let families = corral_std::runtime::Families::new(&REGISTRY);
             let family = families
@@ -148,13 +149,28 @@ fn main() {
                     ["method", "status"],
                 )
                 .expect("a fresh registry");
-            labelled(n, |i| {
-                family.with_labels(black_box(shape::LOOKUPS[i])).inc()
-            });
+            if workload.ends_with("-remembered") {
+                labelled(n, |i| {
+                    family
+                        .with_static_labels(black_box(shape::LOOKUPS[i]))
+                        .inc()
+                });
+            } else {
+                labelled(n, |i| {
+                    family.with_labels(black_box(shape::LOOKUPS[i])).inc()
+                });
+            }
         }
         "shape:corral-static" => {
             labelled(n, |i| {
                 DYNAMIC.with_labels(black_box(shape::LOOKUPS[i])).inc()
+            });
+        }
+        "shape:corral-static-remembered" => {
+            labelled(n, |i| {
+                DYNAMIC
+                    .with_static_labels(black_box(shape::LOOKUPS[i]))
+                    .inc()
             });
         }
         "shape:prometheus" => {

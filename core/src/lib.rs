@@ -96,6 +96,7 @@ pub use error::{
     SummaryConfigError,
 };
 pub use label::dynamic::{DefaultHashBuilder, DynamicFamily, MAX_PROBE, admitted_series};
+pub use label::remembered::REMEMBERED;
 #[doc(hidden)]
 pub use label::typed::__value_count;
 pub use label::typed::{LabelSet, LabelValue, TypedFamily};

@@ -35,6 +35,7 @@ use crate::collect::{Collect, OverflowTally, SeriesSink};
 use crate::config::{Limits, RegistryConfig};
 use crate::encoded::{self, EncodedValues};
 use crate::error::{LabelError, OverflowCounts, Reason};
+use crate::label::remembered::{Missed, Remembered};
 use crate::macros::{const_fn, fresh_array};
 use crate::metric::{
     HistogramCells, Metric, MetricKind, NativeHistogramCells, NativeHistogramConfig, SummaryCells,
@@ -247,6 +248,9 @@ pub struct DynamicFamily<
     /// read after that load means the values have no series and never will. With the
     /// table at its three-quarter bound, about one bit in eleven is set.
     present: [AtomicU8; SERIES],
+    /// Label sets of `'static` strings looked up through
+    /// [`with_static_labels`](Self::with_static_labels), by address, with their slots.
+    remembered: Remembered<LABELS>,
     overflow: CachePadded<M>,
     /// Series reserved so far in the low bits, the [`ATTACHED`] flag in the top bit once
     /// the family is registered (an insert whose reservation saw the flag takes its own
@@ -281,6 +285,7 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
                 slots: fresh_array!(CachePadded::new(Slot::new()); SERIES),
                 hints: fresh_array!(AtomicU8::new(0); SERIES),
                 present: fresh_array!(AtomicU8::new(0); SERIES),
+                remembered: Remembered::new(),
                 overflow: CachePadded::new(init_metric!(M)),
                 len: AtomicUsize::new(0),
                 max_probe: AtomicUsize::new(0),
@@ -309,6 +314,13 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
     /// [`MAX_PROBE`]).
     pub fn max_probe(&self) -> usize {
         self.max_probe.load(Ordering::Relaxed)
+    }
+
+    /// How many label sets [`with_static_labels`](Self::with_static_labels) remembers so
+    /// far (at most [`REMEMBERED`](crate::REMEMBERED); threads remembering the same set at
+    /// the same moment may each take an entry for it).
+    pub fn remembered(&self) -> usize {
+        self.remembered.len()
     }
 
     /// The overflow series, which recordings go to when their own series cannot exist.
@@ -356,6 +368,87 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
     pub fn try_with_labels(&self, values: [&str; LABELS]) -> Result<M::Handle<'_>, LabelError> {
         self.lookup(&values)
             .map(|metric| metric.handle(&self.config))
+    }
+
+    /// The series for `values`, like [`with_labels`](Self::with_labels), for values that
+    /// live for the whole program: string literals, constants, leaked strings.
+    ///
+    /// The family remembers the first [`REMEMBERED`](crate::REMEMBERED) label sets looked up this way that
+    /// have a series, by the addresses and lengths of their values (a `&'static str`
+    /// never moves or changes, so the same address and length is the same string). A
+    /// lookup of a remembered set compares a few words instead of hashing the values and
+    /// comparing their bytes; one that is not remembered takes `with_labels`' path after
+    /// searching the remembered sets. The same values at another address (a copy, or the
+    /// same literal placed twice by the compiler) are another remembered set of the same
+    /// series.
+    ///
+    /// ```
+    /// use corral_core::{Counter, DynamicFamily};
+    ///
+    /// static REQUESTS: DynamicFamily<Counter, 2, 64> = DynamicFamily::new(["method", "status"]);
+    ///
+    /// for _ in 0..3 {
+    ///     REQUESTS.with_static_labels(["GET", "200"]).inc();
+    /// }
+    /// assert_eq!(REQUESTS.with_labels(["GET", "200"]).get(), 3);
+    /// ```
+    #[inline]
+    pub fn with_static_labels(&self, values: [&'static str; LABELS]) -> M::Handle<'_> {
+        match self.static_lookup(&values) {
+            Ok(metric) => metric.handle(&self.config),
+            Err(error) => self.rejected(error),
+        }
+    }
+
+    /// The series for `values` (see [`with_static_labels`](Self::with_static_labels)), or
+    /// why it cannot exist. Nothing is counted on error.
+    ///
+    /// # Errors
+    ///
+    /// A [`LabelError`] naming the limit that was hit.
+    #[inline]
+    pub fn try_with_static_labels(
+        &self,
+        values: [&'static str; LABELS],
+    ) -> Result<M::Handle<'_>, LabelError> {
+        self.static_lookup(&values)
+            .map(|metric| metric.handle(&self.config))
+    }
+
+    #[inline(always)]
+    fn static_lookup(&self, values: &[&'static str; LABELS]) -> Result<&M, LabelError> {
+        match self.remembered.recall(values) {
+            // A remembered index is always a slot's (`slot_index`); the mask only spares
+            // the bounds check.
+            Ok(slot) => Ok(&self.slots[slot & (SERIES - 1)].metric),
+            Err(missed) => self.lookup_and_remember(values, missed),
+        }
+    }
+
+    /// A lookup by content for values that are not remembered; remembers them when they
+    /// have a series and an entry is free.
+    #[inline(never)]
+    fn lookup_and_remember(
+        &self,
+        values: &[&'static str; LABELS],
+        missed: Missed,
+    ) -> Result<&M, LabelError> {
+        let metric = self.lookup(values)?;
+        if let Missed::Free(at) = missed
+            && let Some(slot) = self.slot_index(metric)
+        {
+            self.remembered.remember(at, values, slot);
+        }
+        Ok(metric)
+    }
+
+    /// The index of the slot whose metric `metric` is; `None` for any other metric.
+    fn slot_index(&self, metric: &M) -> Option<usize> {
+        let offset = core::ptr::from_ref(metric)
+            .addr()
+            .wrapping_sub(self.slots.as_ptr().addr());
+        let index = offset / size_of::<CachePadded<Slot<M, KEY_BYTES>>>();
+        (index < SERIES && core::ptr::eq(&self.slots[index].metric, metric)).then_some(index)
     }
 
     #[cold]
