@@ -8,7 +8,9 @@
 //! valgrind --tool=callgrind target/release/examples/lookup_profile corral-dynamic 1000000
 //! ```
 //!
-//! Workloads: `corral-dynamic` (default), `corral-typed`, `raw-atomic`, `prometheus`,
+//! Workloads: `corral-dynamic` (default), `corral-dynamic-remembered` (the same values
+//! through `with_static_labels`), `corral-dynamic-remembered-40` and `corral-dynamic-40` (40
+//! label sets rotating, with and without `with_static_labels`), `corral-typed`, `raw-atomic`, `prometheus`,
 //! `prometheus-client`, `measured` (labelled increments); `inc:corral`, `inc:raw-atomic`
 //! (unlabelled increments); `observe:corral`,
 //! `observe:raw-atomic`, `observe:prometheus`, `observe:prometheus-client`,
@@ -90,6 +92,29 @@ fn main() {
             let (m, s) = black_box(COMBINATIONS[i]);
             DYNAMIC.with_labels([m, s]).inc();
         }),
+        "corral-dynamic-remembered" => labelled(n, |i| {
+            let (m, s) = black_box(COMBINATIONS[i]);
+            DYNAMIC.with_static_labels([m, s]).inc();
+        }),
+        "corral-dynamic-remembered-40" | "corral-dynamic-40" => {
+            // 40 label sets, more than a family remembers: the first 16 looked up are
+            // remembered, the other 24 walk the entries and then take the content path.
+            static FORTY: DynamicFamily<Counter, 2, 64> = DynamicFamily::new(["method", "status"]);
+            const STATUSES: [&str; 10] = [
+                "200", "201", "204", "301", "304", "400", "404", "409", "500", "503",
+            ];
+            let remembered = workload == "corral-dynamic-remembered-40";
+            for k in 0..n {
+                let i = black_box(k % 40);
+                let set = [shape::SHAPE_METHODS[i / 10], STATUSES[i % 10]];
+                if remembered {
+                    FORTY.with_static_labels(set).inc();
+                } else {
+                    FORTY.with_labels(set).inc();
+                }
+            }
+            assert_eq!(FORTY.len(), 40.min(n));
+        }
         "corral-typed" => labelled(n, |i| {
             TYPED.with_labels(black_box(TYPED_COMBINATIONS[i])).inc();
         }),

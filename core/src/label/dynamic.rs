@@ -35,7 +35,7 @@ use crate::collect::{Collect, OverflowTally, SeriesSink};
 use crate::config::{Limits, RegistryConfig};
 use crate::encoded::{self, EncodedValues};
 use crate::error::{LabelError, OverflowCounts, Reason};
-use crate::label::remembered::{Missed, Remembered};
+use crate::label::remembered::Remembered;
 use crate::macros::{const_fn, fresh_array};
 use crate::metric::{
     HistogramCells, Metric, MetricKind, NativeHistogramCells, NativeHistogramConfig, SummaryCells,
@@ -421,23 +421,21 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
             // A remembered index is always a slot's (`slot_index`); the mask only spares
             // the bounds check.
             Ok(slot) => Ok(&self.slots[slot & (SERIES - 1)].metric),
-            Err(missed) => self.lookup_and_remember(values, missed),
+            Err(may_remember) => self.lookup_and_remember(values, may_remember),
         }
     }
 
     /// A lookup by content for values that are not remembered; remembers them when they
-    /// have a series and an entry is free.
+    /// have a series and an entry may be free.
     #[inline(never)]
     fn lookup_and_remember(
         &self,
         values: &[&'static str; LABELS],
-        missed: Missed,
+        may_remember: bool,
     ) -> Result<&M, LabelError> {
         let metric = self.lookup(values)?;
-        if let Missed::Free(at) = missed
-            && let Some(slot) = self.slot_index(metric)
-        {
-            self.remembered.remember(at, values, slot);
+        if may_remember && let Some(slot) = self.slot_index(metric) {
+            self.remembered.remember(values, slot);
         }
         Ok(metric)
     }

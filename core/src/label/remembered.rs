@@ -15,10 +15,10 @@
 //! ```
 //!
 //! The thread whose compare-and-swap claimed an entry writes the addresses and lengths
-//! (relaxed atomic stores), then publishes the slot index with `Release`; a reader compares
-//! the addresses only after loading the index with `Acquire`, so it sees the writer's
-//! stores. Every field is an atomic: a reader can never see a torn value, only an entry
-//! that is not filled yet, which it steps over.
+//! (relaxed atomic stores) and the entry's tag byte, then publishes the slot index with
+//! `Release`; a reader compares the addresses only after loading the index with `Acquire`,
+//! so it sees the writer's stores. Every field is an atomic: a reader can never see a torn
+//! value, only an entry that is not filled yet, which it steps over.
 
 use crate::macros::{const_fn, fresh_array};
 use crate::sync::{AtomicU32, AtomicUsize, Ordering};
@@ -30,6 +30,20 @@ const FREE: u32 = 0;
 const WRITING: u32 = 1;
 /// A filled entry's state is its slot index plus this.
 const FILLED: u32 = 2;
+
+/// Tag bytes per word of [`Remembered::tags`].
+const BYTES: usize = size_of::<usize>();
+/// Words of [`Remembered::tags`].
+const TAG_WORDS: usize = REMEMBERED / BYTES;
+/// A one in the low bit of each byte of a word, and in the high bit of each byte.
+const LOW: usize = usize::MAX / 255;
+const HIGH: usize = LOW << 7;
+
+/// The high bit of each byte of `word` that is zero, and of no other byte.
+#[inline(always)]
+const fn zero_bytes(word: usize) -> usize {
+    !(((word & !HIGH) + !HIGH) | word) & HIGH
+}
 
 /// One remembered label set.
 struct Entry<const LABELS: usize> {
@@ -62,17 +76,13 @@ impl<const LABELS: usize> Entry<LABELS> {
     }
 }
 
-/// Where a search of the table ended without finding the values.
-pub(crate) enum Missed {
-    /// At this free entry: the values are not remembered, and may be remembered there.
-    Free(usize),
-    /// Every entry is taken by other label sets (or being written).
-    Full,
-}
-
-/// A family's remembered label sets: [`REMEMBERED`] entries, searched linearly from a
-/// home chosen by the values' addresses.
+/// A family's remembered label sets: [`REMEMBERED`] entries, and beside them one tag byte
+/// per entry, so that a lookup reads the tags a word at a time and then only the entries
+/// whose tag is its own.
 pub(crate) struct Remembered<const LABELS: usize> {
+    /// Entry `k`'s tag is byte `k % BYTES` of word `k / BYTES`: 0 until the entry is
+    /// filled, then the tag of its values (high bit set, seven bits of their hash).
+    tags: [AtomicUsize; TAG_WORDS],
     entries: [Entry<LABELS>; REMEMBERED],
 }
 
@@ -80,6 +90,7 @@ impl<const LABELS: usize> Remembered<LABELS> {
     const_fn! {
         pub(crate) const fn new() -> Self {
             Self {
+                tags: fresh_array!(AtomicUsize::new(0); TAG_WORDS),
                 entries: fresh_array!(Entry::new(); REMEMBERED),
             }
         }
@@ -93,46 +104,51 @@ impl<const LABELS: usize> Remembered<LABELS> {
             .count()
     }
 
-    /// The entry a search for `values` starts at: a multiplicative hash of the addresses,
-    /// its top bits.
+    /// The tag byte of `values`: seven bits of a multiplicative hash of their addresses,
+    /// and the high bit, so that it is never 0.
     #[inline(always)]
-    fn home(values: &[&'static str; LABELS]) -> usize {
+    fn tag(values: &[&'static str; LABELS]) -> u8 {
         const K: u64 = 0x9e37_79b9_7f4a_7c15;
         let mixed = values.iter().fold(0u64, |h, value| {
             (h ^ value.as_ptr().addr() as u64).wrapping_mul(K)
         });
-        (mixed >> (64 - REMEMBERED.trailing_zeros())) as usize
+        (mixed >> 57) as u8 | 0x80
     }
 
-    /// The slot index remembered for `values`, or where the search ended.
+    /// The slot index remembered for `values`; otherwise whether an entry may be free to
+    /// remember them in.
     ///
-    /// Entries are only ever filled, never emptied, and an insert takes the first free
-    /// entry from its home on, so a search can stop at a free entry: the values are not
-    /// past it. Two threads remembering the same values at once may fill two entries for
-    /// them; both hold the same slot, and the first one found is used.
+    /// Reads the tag words (`Relaxed`: a tag only says which entries to read, through their
+    /// state, with `Acquire`), then each entry with this tag. A tag not yet visible, or an
+    /// entry still being written, makes a miss, never a wrong answer. Two threads
+    /// remembering the same values at once may fill two entries for them; both hold the
+    /// same slot.
     #[inline(always)]
-    pub(crate) fn recall(&self, values: &[&'static str; LABELS]) -> Result<usize, Missed> {
-        let home = Self::home(values);
-        for k in 0..REMEMBERED {
-            let at = (home + k) % REMEMBERED;
-            let entry = &self.entries[at];
-            let state = entry.state.load(Ordering::Acquire);
-            if state >= FILLED {
-                if entry.holds(values) {
+    pub(crate) fn recall(&self, values: &[&'static str; LABELS]) -> Result<usize, bool> {
+        let wanted = LOW * usize::from(Self::tag(values));
+        let mut free = false;
+        for (w, tags) in self.tags.iter().enumerate() {
+            let word = tags.load(Ordering::Relaxed);
+            free |= zero_bytes(word) != 0;
+            let mut candidates = zero_bytes(word ^ wanted);
+            while candidates != 0 {
+                let k = w * BYTES + candidates.trailing_zeros() as usize / 8;
+                candidates &= candidates - 1;
+                let entry = &self.entries[k];
+                let state = entry.state.load(Ordering::Acquire);
+                if state >= FILLED && entry.holds(values) {
                     return Ok((state - FILLED) as usize);
                 }
-            } else if state == FREE {
-                return Err(Missed::Free(at));
             }
         }
-        Err(Missed::Full)
+        Err(free)
     }
 
-    /// Remembers that `values` live in slot `slot`, in the entry `at` (which a search
-    /// found free), or in the next free one after it. Does nothing when no entry is free or
-    /// a length does not fit an entry: the values are then looked up by content.
+    /// Remembers that `values` live in slot `slot`, in the first free entry. Does nothing
+    /// when no entry is free, another thread just remembered the same values, or a length
+    /// does not fit an entry: the values are then looked up by content.
     #[cold]
-    pub(crate) fn remember(&self, at: usize, values: &[&'static str; LABELS], slot: usize) {
+    pub(crate) fn remember(&self, values: &[&'static str; LABELS], slot: usize) {
         let Ok(state) = u32::try_from(slot).map(|slot| slot + FILLED) else {
             return;
         };
@@ -143,11 +159,7 @@ impl<const LABELS: usize> Remembered<LABELS> {
             };
             *length = fits;
         }
-        let home = Self::home(values);
-        // The distance of `at` from home: the search resumes there.
-        let start = (at + REMEMBERED - home) % REMEMBERED;
-        for k in start..REMEMBERED {
-            let entry = &self.entries[(home + k) % REMEMBERED];
+        for (k, entry) in self.entries.iter().enumerate() {
             // A claim only has to be exclusive (a read-modify-write of one location): what
             // the entry publishes is ordered by the `Release` store below. A failed claim
             // loads with `Acquire`, so a filled entry it meets can be compared.
@@ -160,6 +172,9 @@ impl<const LABELS: usize> Remembered<LABELS> {
                         entry.addresses[i].store(value.as_ptr().addr(), Ordering::Relaxed);
                         entry.lengths[i].store(lengths[i], Ordering::Relaxed);
                     }
+                    // The entry's tag byte was 0, and only this thread writes it.
+                    let tag = usize::from(Self::tag(values)) << (8 * (k % BYTES));
+                    self.tags[k / BYTES].fetch_or(tag, Ordering::Relaxed);
                     entry.state.store(state, Ordering::Release);
                     return;
                 }
