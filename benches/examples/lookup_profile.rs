@@ -10,7 +10,8 @@
 //!
 //! Workloads: `corral-dynamic` (default), `corral-dynamic-remembered` (the same values
 //! through `with_static_labels`), `corral-dynamic-remembered-40` and `corral-dynamic-40` (40
-//! label sets rotating, with and without `with_static_labels`), `corral-typed`, `raw-atomic`, `prometheus`,
+//! label sets rotating, with and without `with_static_labels`), `...-past-16` (the 24 of
+//! them a family does not remember), `corral-typed`, `raw-atomic`, `prometheus`,
 //! `prometheus-client`, `measured` (labelled increments); `inc:corral`, `inc:raw-atomic`
 //! (unlabelled increments); `observe:corral`,
 //! `observe:raw-atomic`, `observe:prometheus`, `observe:prometheus-client`,
@@ -96,24 +97,34 @@ fn main() {
             let (m, s) = black_box(COMBINATIONS[i]);
             DYNAMIC.with_static_labels([m, s]).inc();
         }),
-        "corral-dynamic-remembered-40" | "corral-dynamic-40" => {
+        "corral-dynamic-remembered-40"
+        | "corral-dynamic-40"
+        | "corral-dynamic-remembered-past-16"
+        | "corral-dynamic-past-16" => {
             // 40 label sets, more than a family remembers: the first 16 looked up are
-            // remembered, the other 24 walk the entries and then take the content path.
+            // remembered. `-40` rotates over all 40; `-past-16` looks up the first 16
+            // once, then rotates over the other 24 only (none of them remembered).
             static FORTY: DynamicFamily<Counter, 2, 64> = DynamicFamily::new(["method", "status"]);
             const STATUSES: [&str; 10] = [
                 "200", "201", "204", "301", "304", "400", "404", "409", "500", "503",
             ];
-            let remembered = workload == "corral-dynamic-remembered-40";
+            let set = |i: usize| [shape::SHAPE_METHODS[i / 10], STATUSES[i % 10]];
+            let remembered = workload.contains("remembered");
+            let (first, count) = if workload.ends_with("-40") {
+                (0, 40)
+            } else {
+                (0..16).for_each(|i| FORTY.with_static_labels(set(i)).inc());
+                (16, 24)
+            };
             for k in 0..n {
-                let i = black_box(k % 40);
-                let set = [shape::SHAPE_METHODS[i / 10], STATUSES[i % 10]];
+                let values = black_box(set(first + k % count));
                 if remembered {
-                    FORTY.with_static_labels(set).inc();
+                    FORTY.with_static_labels(values).inc();
                 } else {
-                    FORTY.with_labels(set).inc();
+                    FORTY.with_labels(values).inc();
                 }
             }
-            assert_eq!(FORTY.len(), 40.min(n));
+            assert_eq!(FORTY.remembered(), 16.min(n + first));
         }
         "corral-typed" => labelled(n, |i| {
             TYPED.with_labels(black_box(TYPED_COMBINATIONS[i])).inc();

@@ -420,21 +420,19 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
         match self.remembered.recall(values) {
             // A remembered index is always a slot's (`slot_index`); the mask only spares
             // the bounds check.
-            Ok(slot) => Ok(&self.slots[slot & (SERIES - 1)].metric),
-            Err(may_remember) => self.lookup_and_remember(values, may_remember),
+            Some(slot) => Ok(&self.slots[slot & (SERIES - 1)].metric),
+            None => self.lookup_and_remember(values),
         }
     }
 
     /// A lookup by content for values that are not remembered; remembers them when they
     /// have a series and an entry may be free.
     #[inline(never)]
-    fn lookup_and_remember(
-        &self,
-        values: &[&'static str; LABELS],
-        may_remember: bool,
-    ) -> Result<&M, LabelError> {
+    fn lookup_and_remember(&self, values: &[&'static str; LABELS]) -> Result<&M, LabelError> {
         let metric = self.lookup(values)?;
-        if may_remember && let Some(slot) = self.slot_index(metric) {
+        if self.remembered.may_have_room()
+            && let Some(slot) = self.slot_index(metric)
+        {
             self.remembered.remember(values, slot);
         }
         Ok(metric)

@@ -115,8 +115,7 @@ impl<const LABELS: usize> Remembered<LABELS> {
         (mixed >> 57) as u8 | 0x80
     }
 
-    /// The slot index remembered for `values`; otherwise whether an entry may be free to
-    /// remember them in.
+    /// The slot index remembered for `values`, if it is.
     ///
     /// Reads the tag words (`Relaxed`: a tag only says which entries to read, through their
     /// state, with `Acquire`), then each entry with this tag. A tag not yet visible, or an
@@ -124,24 +123,31 @@ impl<const LABELS: usize> Remembered<LABELS> {
     /// remembering the same values at once may fill two entries for them; both hold the
     /// same slot.
     #[inline(always)]
-    pub(crate) fn recall(&self, values: &[&'static str; LABELS]) -> Result<usize, bool> {
+    pub(crate) fn recall(&self, values: &[&'static str; LABELS]) -> Option<usize> {
         let wanted = LOW * usize::from(Self::tag(values));
-        let mut free = false;
         for (w, tags) in self.tags.iter().enumerate() {
-            let word = tags.load(Ordering::Relaxed);
-            free |= zero_bytes(word) != 0;
-            let mut candidates = zero_bytes(word ^ wanted);
+            let word = tags.load(Ordering::Relaxed) ^ wanted;
+            // The high bit of each byte that is zero, that is, equal to the tag, and
+            // perhaps of a byte above one (a borrow): such an entry is read for nothing.
+            let mut candidates = word.wrapping_sub(LOW) & !word & HIGH;
             while candidates != 0 {
                 let k = w * BYTES + candidates.trailing_zeros() as usize / 8;
                 candidates &= candidates - 1;
                 let entry = &self.entries[k];
                 let state = entry.state.load(Ordering::Acquire);
                 if state >= FILLED && entry.holds(values) {
-                    return Ok((state - FILLED) as usize);
+                    return Some((state - FILLED) as usize);
                 }
             }
         }
-        Err(free)
+        None
+    }
+
+    /// Whether some entry may still be free: its tag byte is 0.
+    pub(crate) fn may_have_room(&self) -> bool {
+        self.tags
+            .iter()
+            .any(|tags| zero_bytes(tags.load(Ordering::Relaxed)) != 0)
     }
 
     /// Remembers that `values` live in slot `slot`, in the first free entry. Does nothing
