@@ -1,7 +1,7 @@
 //! The recording hot path, Corral beside every peer and the raw baselines, single thread:
 //! unlabelled increment, cached-handle increment, labelled increment with the labels
-//! resolved on every call (typed and string, 2 labels, 12 combinations rotating) and
-//! histogram observe (the spec's latency buckets, 16 values rotating over all buckets).
+//! resolved on every call (typed and string, 2 labels, 12 combinations rotating; string
+//! through `with_labels` and through `with_static_labels`) and histogram observe (the spec's latency buckets, 16 values rotating over all buckets).
 //!
 //! `cargo bench -p corral-benches --bench record`
 //!
