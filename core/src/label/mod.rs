@@ -8,6 +8,7 @@
 //!
 //! Both render identically and both hand back a handle the caller can keep.
 
+pub(crate) mod bytes;
 pub(crate) mod dynamic;
 pub(crate) mod remembered;
 pub(crate) mod typed;

@@ -20,6 +20,7 @@
 //! so it sees the writer's stores. Every field is an atomic: a reader can never see a torn
 //! value, only an entry that is not filled yet, which it steps over.
 
+use crate::label::bytes::ByteWord;
 use crate::macros::{const_fn, fresh_array};
 use crate::sync::{AtomicU32, AtomicUsize, Ordering};
 
@@ -35,15 +36,6 @@ const FILLED: u32 = 2;
 const BYTES: usize = size_of::<usize>();
 /// Words of [`Remembered::tags`].
 const TAG_WORDS: usize = REMEMBERED / BYTES;
-/// A one in the low bit of each byte of a word, and in the high bit of each byte.
-const LOW: usize = usize::MAX / 255;
-const HIGH: usize = LOW << 7;
-
-/// The high bit of each byte of `word` that is zero, and of no other byte.
-#[inline(always)]
-const fn zero_bytes(word: usize) -> usize {
-    !(((word & !HIGH) + !HIGH) | word) & HIGH
-}
 
 /// One remembered label set.
 struct Entry<const LABELS: usize> {
@@ -124,12 +116,10 @@ impl<const LABELS: usize> Remembered<LABELS> {
     /// same slot.
     #[inline(always)]
     pub(crate) fn recall(&self, values: &[&'static str; LABELS]) -> Option<usize> {
-        let wanted = LOW * usize::from(Self::tag(values));
+        let wanted = usize::splat(Self::tag(values));
         for (w, tags) in self.tags.iter().enumerate() {
-            let word = tags.load(Ordering::Relaxed) ^ wanted;
-            // The high bit of each byte that is zero, that is, equal to the tag, and
-            // perhaps of a byte above one (a borrow): such an entry is read for nothing.
-            let mut candidates = word.wrapping_sub(LOW) & !word & HIGH;
+            // The bytes equal to the tag (and perhaps a byte above one: read for nothing).
+            let mut candidates = (tags.load(Ordering::Relaxed) ^ wanted).zero_bytes();
             while candidates != 0 {
                 let k = w * BYTES + candidates.trailing_zeros() as usize / 8;
                 candidates &= candidates - 1;
@@ -147,7 +137,7 @@ impl<const LABELS: usize> Remembered<LABELS> {
     pub(crate) fn may_have_room(&self) -> bool {
         self.tags
             .iter()
-            .any(|tags| zero_bytes(tags.load(Ordering::Relaxed)) != 0)
+            .any(|tags| tags.load(Ordering::Relaxed).exact_zero_bytes() != 0)
     }
 
     /// Remembers that `values` live in slot `slot`, in the first free entry. Does nothing
