@@ -36,7 +36,10 @@
 use core::fmt::Write as _;
 use core::ops::ControlFlow;
 
-use corral_core::{Collect, FamilyInfo, OverflowReason, Registry, SeriesLabels, Value, Visitor};
+use corral_core::{
+    Collect, Counter, DynamicFamily, FamilyInfo, OverflowReason, Registry, SeriesLabels, Value,
+    Visitor,
+};
 
 #[cfg(corral_loom)]
 pub use loom::{sync::Arc, thread};
@@ -285,6 +288,15 @@ pub fn overflowed_total(family: &dyn Collect) -> u64 {
 /// | other | 1 | 4 |
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ScriptedHash;
+
+/// A one-label counter family of `SERIES` slots (16 key bytes) hashed by [`ScriptedHash`]:
+/// the table the dynamic-label models run on.
+pub type ScriptedFamily<const SERIES: usize> = DynamicFamily<Counter, 1, SERIES, 16, ScriptedHash>;
+
+/// A fresh [`ScriptedFamily`], labelled `key`, for the rest of the process.
+pub fn scripted_family<const SERIES: usize>() -> &'static ScriptedFamily<SERIES> {
+    leak(DynamicFamily::with_hasher(["key"], (), ScriptedHash))
+}
 
 /// The hasher [`ScriptedHash`] builds.
 #[derive(Clone, Copy, Debug, Default)]

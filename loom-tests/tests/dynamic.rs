@@ -16,14 +16,14 @@ use corral_core::{
     Counter, Desc, DynamicFamily, OverflowReason, Registry, RegistryConfig, TypedFamily,
 };
 use corral_loom_tests::{
-    Sample, ScriptedHash, SeenSeries, collect_family, explore, leak, model, overflowed,
-    overflowed_total, thread,
+    Sample, ScriptedFamily, ScriptedHash, SeenSeries, collect_family, explore, leak, model,
+    overflowed, overflowed_total, scripted_family, thread,
 };
 
-type Family = DynamicFamily<Counter, 1, 2, 16, ScriptedHash>;
+type Family = ScriptedFamily<2>;
 
 fn family() -> &'static Family {
-    leak(DynamicFamily::with_hasher(["key"], (), ScriptedHash))
+    scripted_family()
 }
 
 /// Increments the series for `key` and returns its address.

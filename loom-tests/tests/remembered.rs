@@ -7,14 +7,9 @@
 //! two-slot table, [`ScriptedHash`]); where an entry search starts depends on the values'
 //! addresses, which the models do not choose.
 
-use corral_core::{Counter, DynamicFamily};
-use corral_loom_tests::{ScriptedHash, explore, leak, thread};
+use corral_loom_tests::{ScriptedFamily, explore, scripted_family, thread};
 
-type Family = DynamicFamily<Counter, 1, 2, 16, ScriptedHash>;
-
-fn family() -> &'static Family {
-    leak(DynamicFamily::with_hasher(["key"], (), ScriptedHash))
-}
+type Family = ScriptedFamily<2>;
 
 /// Increments the series for `key` through the remembered path; returns its address.
 fn inc(family: &'static Family, key: &'static str) -> usize {
@@ -31,7 +26,7 @@ fn by_content(family: &'static Family, key: &str) -> (usize, u64) {
 #[test]
 fn racing_first_lookups_of_one_set_share_its_series() {
     explore(&["one entry", "two entries"], |seen| {
-        let family = family();
+        let family: &'static Family = scripted_family();
         let a = thread::spawn(move || inc(family, "alpha"));
         let b = thread::spawn(move || inc(family, "alpha"));
         let (a, b) = (a.join().unwrap(), b.join().unwrap());
@@ -61,8 +56,7 @@ fn a_lookup_racing_a_remembrance_sees_a_whole_entry() {
     explore(
         &["whole was inserted first", "empty was inserted first"],
         |seen| {
-            let family: &'static DynamicFamily<Counter, 1, 4, 16, ScriptedHash> =
-                leak(DynamicFamily::with_hasher(["key"], (), ScriptedHash));
+            let family: &'static ScriptedFamily<4> = scripted_family();
             let empty: &'static str = &WHOLE[..0];
             let writer = thread::spawn(move || {
                 let counter = family.with_static_labels([WHOLE]);
