@@ -4,10 +4,7 @@
 
 mod common;
 
-use std::sync::Barrier;
-use std::thread;
-
-use common::{CountingAllocator, allocations_in};
+use common::{CountingAllocator, allocations_in, on_threads};
 use corral_core::{Collect, Counter, DynamicFamily, LabelError, OverflowReason, REMEMBERED};
 
 #[global_allocator]
@@ -139,23 +136,16 @@ fn threads_remembering_at_once_count_exactly() {
     const ROUNDS: u64 = if cfg!(miri) { 5 } else { 20_000 };
     static FAMILY: DynamicFamily<Counter, 2, 64> = DynamicFamily::new(["method", "status"]);
     let sets = label_sets();
-    let barrier = Barrier::new(THREADS);
-    thread::scope(|scope| {
-        for t in 0..THREADS {
-            let (sets, barrier) = (&sets, &barrier);
-            scope.spawn(move || {
-                barrier.wait();
-                for round in 0..ROUNDS {
-                    // Each thread walks the sets from its own offset, so that first
-                    // lookups and first remembrances race.
-                    let set = sets[(t * 5 + round as usize) % sets.len()];
-                    if round % 3 == 0 {
-                        FAMILY.with_labels(set).inc();
-                    } else {
-                        FAMILY.with_static_labels(set).inc();
-                    }
-                }
-            });
+    on_threads(THREADS, |t| {
+        for round in 0..ROUNDS {
+            // Each thread walks the sets from its own offset, so that first lookups and
+            // first remembrances race.
+            let set = sets[(t * 5 + round as usize) % sets.len()];
+            if round % 3 == 0 {
+                FAMILY.with_labels(set).inc();
+            } else {
+                FAMILY.with_static_labels(set).inc();
+            }
         }
     });
     let total: u64 = sets

@@ -2,10 +2,7 @@
 
 mod common;
 
-use std::sync::Barrier;
-use std::thread;
-
-use common::{Collector, Plain};
+use common::{Collector, Plain, on_threads};
 use corral_core::{
     Counter, Desc, DynamicFamily, FloatCounter, Gauge, Histogram, HistogramCells, Registry,
     ShardedCounter, ShardedHistogram, TypedFamily, buckets,
@@ -16,19 +13,6 @@ const OPS: u64 = if cfg!(miri) { 200 } else { 100_000 };
 
 corral_core::label_enum! { enum Worker: "worker" { A = "a", B = "b" } }
 
-fn on_threads(f: impl Fn(usize) + Sync) {
-    let barrier = Barrier::new(THREADS);
-    thread::scope(|scope| {
-        for t in 0..THREADS {
-            let (f, barrier) = (&f, &barrier);
-            scope.spawn(move || {
-                barrier.wait();
-                f(t);
-            });
-        }
-    });
-}
-
 #[test]
 fn counters_sharded_counters_and_labelled_series_are_exact() {
     static COUNTER: Counter = Counter::new();
@@ -38,7 +22,7 @@ fn counters_sharded_counters_and_labelled_series_are_exact() {
     static FLOAT: FloatCounter = FloatCounter::new();
     static GAUGE: Gauge = Gauge::new();
 
-    on_threads(|_| {
+    on_threads(THREADS, |_| {
         for _ in 0..OPS {
             COUNTER.inc();
             SHARDED.inc();
@@ -72,7 +56,7 @@ fn concurrent_inserts_of_distinct_keys_each_get_one_series() {
     static FAMILY: DynamicFamily<Counter, 1, 256> = DynamicFamily::new(["key"]);
     let keys: Vec<String> = (0..100).map(|i| format!("key-{i}")).collect();
     let rounds = if cfg!(miri) { 2 } else { 200 };
-    on_threads(|t| {
+    on_threads(THREADS, |t| {
         for round in 0..rounds {
             // Each thread walks the keys from a different starting point.
             for i in 0..keys.len() {
@@ -112,7 +96,7 @@ fn histogram_count_equals_the_sum_of_its_buckets_after_concurrent_observes() {
         )
         .unwrap();
 
-    on_threads(|t| {
+    on_threads(THREADS, |t| {
         for i in 0..OPS {
             // Whole values spread over every bucket, +Inf included.
             let value = ((i * 7 + t as u64 * 11) % 12_000) as f64;

@@ -4,6 +4,8 @@
 
 use std::cell::Cell;
 use std::ops::ControlFlow;
+use std::sync::Barrier;
+use std::thread;
 
 use corral_core::{FamilyInfo, SeriesLabels, Value, Visitor};
 
@@ -143,4 +145,19 @@ pub fn allocations_in<R>(f: impl FnOnce() -> R) -> (u64, R) {
     let result = f();
     let after = ALLOCATIONS.with(Cell::get);
     (after - before, result)
+}
+
+/// Runs `f(t)` on `threads` threads at once, `t` in `0..threads`, released together by a
+/// barrier so that their first operations race.
+pub fn on_threads(threads: usize, f: impl Fn(usize) + Sync) {
+    let barrier = Barrier::new(threads);
+    thread::scope(|scope| {
+        for t in 0..threads {
+            let (f, barrier) = (&f, &barrier);
+            scope.spawn(move || {
+                barrier.wait();
+                f(t);
+            });
+        }
+    });
 }
