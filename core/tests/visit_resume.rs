@@ -50,6 +50,8 @@ static A: Counter = Counter::new();
 static B: DynamicFamily<Counter, 1, 8> = DynamicFamily::new(["k"]);
 static C: Histogram<3> = Histogram::new(&[1.0, 2.0]);
 static D: DynamicFamily<Gauge, 1, 2> = DynamicFamily::new(["k"]);
+/// Big enough that its walk spans many groups of eight hint bytes, claimed and not.
+static E: DynamicFamily<Counter, 1, 64> = DynamicFamily::new(["k"]);
 
 #[test]
 fn pausing_anywhere_and_resuming_is_lossless() {
@@ -57,6 +59,7 @@ fn pausing_anywhere_and_resuming_is_lossless() {
     REGISTRY.register(Desc::new("b_total", "b"), &B).unwrap();
     REGISTRY.register(Desc::new("c", "c"), &C).unwrap();
     REGISTRY.register(Desc::new("d", "d"), &D).unwrap();
+    REGISTRY.register(Desc::new("e_total", "e"), &E).unwrap();
     A.inc();
     for k in ["x", "y", "z"] {
         B.with_labels([k]).inc();
@@ -65,6 +68,9 @@ fn pausing_anywhere_and_resuming_is_lossless() {
     D.with_labels(["one"]).set(1.0);
     D.with_labels(["two"]).set(2.0);
     D.with_labels(["three"]).set(3.0); // overflow: the table holds two
+    for i in 0..40 {
+        E.with_labels([&format!("e{i}")]).inc_by(i);
+    }
 
     let mut whole = Log {
         events: Vec::new(),
@@ -77,6 +83,18 @@ fn pausing_anywhere_and_resuming_is_lossless() {
             .iter()
             .any(|e| e.contains("otel_metric_overflow=true"))
     );
+    // Every series of the 64-slot family, once each, with its own value.
+    let mut seen: Vec<String> = expected
+        .iter()
+        .filter(|e| e.starts_with("series e_total"))
+        .cloned()
+        .collect();
+    seen.sort();
+    let mut wanted: Vec<String> = (0..40)
+        .map(|i| format!("series e_total [\"k=e{i}\"] Counter({i})"))
+        .collect();
+    wanted.sort();
+    assert_eq!(seen, wanted);
     assert!(
         expected
             .last()
