@@ -1064,7 +1064,36 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
 
     /// Every sample line of one series. `OPENMETRICS` selects counter naming, exemplars
     /// and `_created`.
+    ///
+    /// The most common series of a large scrape, a counter without a `_created` line whose
+    /// line the fast path can write, is written here, inline in the visitor's callback;
+    /// everything else goes to [`series_general`](Self::series_general), out of line.
+    #[inline(always)]
     pub(crate) fn series<const OPENMETRICS: bool>(
+        &mut self,
+        family: &FamilyInfo<'_>,
+        labels: &SeriesLabels<'_>,
+        value: &Value<'_>,
+        created: Option<u64>,
+    ) -> Result<(), Full> {
+        let name = family.name;
+        if let Value::Counter(total) = *value
+            && (!OPENMETRICS || created.is_none())
+            && self.fast_line(
+                name,
+                counter_suffix::<OPENMETRICS>(name),
+                labels,
+                Sample::U64(total),
+            )
+        {
+            return Ok(());
+        }
+        self.series_general::<OPENMETRICS>(family, labels, value, created)
+    }
+
+    /// [`series`](Self::series) for every series its inline path does not take.
+    #[inline(never)]
+    fn series_general<const OPENMETRICS: bool>(
         &mut self,
         family: &FamilyInfo<'_>,
         labels: &SeriesLabels<'_>,
@@ -1557,6 +1586,7 @@ mod tests {
     #[test]
     fn integers_match_itoa() {
         let mut values = std::vec![0, 1, 9, 10, 99, 100, 101, 999, 1000, u64::MAX, u64::MAX - 1];
+        values.extend([123_456_789, 987_654_321, 100_000_007, 500_000_000, 10_203_040_506]);
         for p in 0..20 {
             let x = 10u64.pow(p);
             values.extend([x - 1, x, x + 1]);
