@@ -1586,7 +1586,13 @@ mod tests {
     #[test]
     fn integers_match_itoa() {
         let mut values = std::vec![0, 1, 9, 10, 99, 100, 101, 999, 1000, u64::MAX, u64::MAX - 1];
-        values.extend([123_456_789, 987_654_321, 100_000_007, 500_000_000, 10_203_040_506]);
+        values.extend([
+            123_456_789,
+            987_654_321,
+            100_000_007,
+            500_000_000,
+            10_203_040_506,
+        ]);
         for p in 0..20 {
             let x = 10u64.pow(p);
             values.extend([x - 1, x, x + 1]);
