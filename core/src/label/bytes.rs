@@ -12,7 +12,17 @@ pub(crate) trait ByteWord: Copy {
     fn zero_bytes(self) -> Self;
     /// The high bit of each byte of the word that is zero, and of no other byte.
     fn exact_zero_bytes(self) -> Self;
+    /// The indices of the bytes whose high bit is set (as the masks above mark them),
+    /// lowest first.
+    #[inline(always)]
+    fn marked_bytes(self) -> MarkedBytes<Self> {
+        MarkedBytes(self)
+    }
 }
+
+/// The indices of the marked bytes of a word, lowest first (see
+/// [`ByteWord::marked_bytes`]): one `trailing_zeros` and one clear of the lowest bit each.
+pub(crate) struct MarkedBytes<W>(W);
 
 macro_rules! byte_word {
     ($($word:ty),*) => {$(
@@ -32,6 +42,20 @@ macro_rules! byte_word {
             fn exact_zero_bytes(self) -> Self {
                 const HIGH: $word = <$word>::MAX / 255 << 7;
                 !(((self & !HIGH) + !HIGH) | self) & HIGH
+            }
+        }
+
+        impl Iterator for MarkedBytes<$word> {
+            type Item = usize;
+
+            #[inline(always)]
+            fn next(&mut self) -> Option<usize> {
+                if self.0 == 0 {
+                    return None;
+                }
+                let k = self.0.trailing_zeros() as usize / 8;
+                self.0 &= self.0 - 1;
+                Some(k)
             }
         }
     )*};

@@ -361,9 +361,8 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
         while base < SERIES {
             let ahead = self.claimed(base + 16);
             self.prefetch_claimed(base + 16, ahead);
-            while claimed != 0 {
-                let index = base + claimed.trailing_zeros() as usize / 8;
-                claimed &= claimed - 1;
+            for k in claimed.marked_bytes() {
+                let index = base + k;
                 let slot = &self.slots[index];
                 if slot.state.load(Ordering::Acquire) & STATUS != READY {
                     continue;
@@ -387,28 +386,31 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
         ControlFlow::Continue(())
     }
 
-    /// The high bit of each hint byte of slots `at .. at + 8` (fewer at the table's end,
-    /// none past it) whose slot is claimed: WRITING or READY, as far as this thread sees.
+    /// The hint bytes of slots `at .. at + 8` packed into a word (see [`gather_hints`]);
+    /// bytes past the table's end are 0.
     #[inline(always)]
-    fn claimed(&self, at: usize) -> u64 {
-        let Some(group) = self.hints.get(at..) else {
-            return 0;
-        };
-        let word = match group.get(..8).map(<&[AtomicU8; 8]>::try_from) {
+    fn hint_group(&self, at: usize) -> u64 {
+        let group = self.hints.get(at..).unwrap_or_default();
+        match group.get(..8).map(<&[AtomicU8; 8]>::try_from) {
+            // Eight hints: the same gather over a fixed length, which unrolls.
             Some(Ok(eight)) => gather_hints(eight),
             _ => gather_hints(group),
-        };
-        word & u64::splat(HINT_CLAIMED)
+        }
+    }
+
+    /// The high bit of each hint byte of slots `at .. at + 8` (none past the table's end)
+    /// whose slot is claimed: WRITING or READY, as far as this thread sees.
+    #[inline(always)]
+    fn claimed(&self, at: usize) -> u64 {
+        self.hint_group(at) & u64::splat(HINT_CLAIMED)
     }
 
     /// Prefetches the slots `claimed` marks in the group of eight from `at` (see
     /// [`claimed`](Self::claimed)).
     #[inline(always)]
-    fn prefetch_claimed(&self, at: usize, mut claimed: u64) {
-        while claimed != 0 {
-            let index = at + claimed.trailing_zeros() as usize / 8;
-            claimed &= claimed - 1;
-            if let Some(slot) = self.slots.get(index) {
+    fn prefetch_claimed(&self, at: usize, claimed: u64) {
+        for k in claimed.marked_bytes() {
+            if let Some(slot) = self.slots.get(at + k) {
                 prefetch(slot);
             }
         }
@@ -618,23 +620,15 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
         loop {
             // The hints of slots `index ..`, up to eight, not past the end of the table.
             let span = (SERIES - index).min(8);
-            let group = &self.hints[index..index + span];
-            let word = match <&[AtomicU8; 8]>::try_from(group) {
-                // Eight hints: the same gather over a fixed length, which unrolls.
-                Ok(eight) => gather_hints(eight),
-                Err(_) => gather_hints(group),
-            };
+            let word = self.hint_group(index);
             let empty = word.exact_zero_bytes();
             let mut candidates = empty | (word ^ wanted).zero_bytes();
             if span < 8 {
                 // Only the span's own bytes.
                 candidates &= (1 << (8 * span)) - 1;
             }
-            while candidates != 0 {
-                let bit = candidates & candidates.wrapping_neg();
-                let k = bit.trailing_zeros() as usize / 8;
-                candidates &= candidates - 1;
-                if empty & bit != 0 {
+            for k in candidates.marked_bytes() {
+                if empty & (0x80 << (8 * k)) != 0 {
                     let len = self.len.load(Ordering::Acquire);
                     // A sealed family: every insert that reserved a series stored its slot's
                     // hint before reserving, and the load that saw SEALED is ordered after

@@ -119,11 +119,9 @@ impl<const LABELS: usize> Remembered<LABELS> {
         let wanted = usize::splat(Self::tag(values));
         for (w, tags) in self.tags.iter().enumerate() {
             // The bytes equal to the tag (and perhaps a byte above one: read for nothing).
-            let mut candidates = (tags.load(Ordering::Relaxed) ^ wanted).zero_bytes();
-            while candidates != 0 {
-                let k = w * BYTES + candidates.trailing_zeros() as usize / 8;
-                candidates &= candidates - 1;
-                let entry = &self.entries[k];
+            let candidates = (tags.load(Ordering::Relaxed) ^ wanted).zero_bytes();
+            for k in candidates.marked_bytes() {
+                let entry = &self.entries[w * BYTES + k];
                 let state = entry.state.load(Ordering::Acquire);
                 if state >= FILLED && entry.holds(values) {
                     return Some((state - FILLED) as usize);
