@@ -1065,9 +1065,9 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
     /// Every sample line of one series. `OPENMETRICS` selects counter naming, exemplars
     /// and `_created`.
     ///
-    /// The most common series of a large scrape, a counter without a `_created` line whose
-    /// line the fast path can write, is written here, inline in the visitor's callback;
-    /// everything else goes to [`series_general`](Self::series_general), out of line.
+    /// The most common series of a large scrape, a counter whose line the fast path can
+    /// write, is written here, inline in the visitor's callback; everything else goes to
+    /// [`series_general`](Self::series_general), out of line.
     #[inline(always)]
     pub(crate) fn series<const OPENMETRICS: bool>(
         &mut self,
@@ -1078,7 +1078,6 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
     ) -> Result<(), Full> {
         let name = family.name;
         if let Value::Counter(total) = *value
-            && (!OPENMETRICS || created.is_none())
             && self.fast_line(
                 name,
                 counter_suffix::<OPENMETRICS>(name),
@@ -1086,12 +1085,13 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
                 Sample::U64(total),
             )
         {
-            return Ok(());
+            return self.counter_created::<OPENMETRICS>(name, labels, created);
         }
         self.series_general::<OPENMETRICS>(family, labels, value, created)
     }
 
-    /// [`series`](Self::series) for every series its inline path does not take.
+    /// [`series`](Self::series) for every series its inline path does not take (a
+    /// counter among them when the fast path declined its line: it wrote nothing).
     #[inline(never)]
     fn series_general<const OPENMETRICS: bool>(
         &mut self,
@@ -1103,14 +1103,6 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
         let name = family.name;
         match *value {
             Value::Counter(total) => {
-                if self.fast_line(
-                    name,
-                    counter_suffix::<OPENMETRICS>(name),
-                    labels,
-                    Sample::U64(total),
-                ) {
-                    return self.counter_created::<OPENMETRICS>(name, labels, created);
-                }
                 self.counter_head::<OPENMETRICS>(name, labels)?;
                 self.u64(total)?;
                 self.bytes(b"\n")?;
