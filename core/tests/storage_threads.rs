@@ -159,16 +159,50 @@ fn dynamic_slots_and_registry_entries_under_threads() {
         });
     });
 
+    // Every increment is in its series, or in the overflow series when a lookup gave up
+    // waiting for a concurrent insert of its key (`wait_ready`'s spin limit, reachable with
+    // five threads on fewer cores): counted under `reason="contended"`, and only there.
     let seen = visit_in_pieces(&REGISTRY);
+    let count = |family: &str, labels: &str| {
+        seen.series
+            .get(&(family.to_owned(), labels.to_owned()))
+            .copied()
+    };
+    let mut in_series = 0;
     for key in KEYS {
         let labels = format!("route={},code={}", key[0], key[1]);
+        let n = count("routes_total", &labels).unwrap_or_else(|| panic!("no series {labels}"));
+        assert!(n <= 3 * ROUNDS, "series {labels} counted {n}");
+        in_series += n;
+    }
+    let overflow = ROUTES.overflow().get();
+    assert_eq!(in_series + overflow, 3 * ROUNDS * KEYS.len() as u64);
+    let contended = "metric=routes_total,reason=contended";
+    if overflow == 0 {
+        assert_eq!(count("routes_total", "otel_metric_overflow=true"), None);
         assert_eq!(
-            seen.series
-                .get(&("routes_total".to_owned(), labels.clone())),
-            Some(&(3 * ROUNDS)),
-            "series {labels}"
+            count("metrics_registry_series_overflow_total", contended),
+            None
+        );
+    } else {
+        assert_eq!(
+            count("routes_total", "otel_metric_overflow=true"),
+            Some(overflow)
+        );
+        assert_eq!(
+            count("metrics_registry_series_overflow_total", contended),
+            Some(overflow)
         );
     }
+    let reasons = seen
+        .series
+        .keys()
+        .filter(|(family, _)| family == "metrics_registry_series_overflow_total");
+    assert!(
+        reasons.count() <= 1,
+        "an overflow reason besides contention: {:?}",
+        seen.series
+    );
     assert_eq!(ROUTES.len(), KEYS.len());
     assert_eq!(seen.histogram_counts, [3 * ROUNDS * KEYS.len() as u64]);
     assert_eq!(REGISTRY.total_series(), KEYS.len() + 1);
