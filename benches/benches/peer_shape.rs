@@ -10,16 +10,19 @@
 //!   `String`s, Corral's families defined through corral-std's `Families`; each encoder
 //!   writes into a buffer it reuses (Corral and prometheus a `Vec<u8>`, prometheus-client a
 //!   `String`, measured its `BufferedTextEncoder`; metrics' render returns a `String`).
+//!   `corral-walk-only` visits Corral's registry with a visitor that only adds the values
+//!   up: the walk's share of `corral`'s time.
 //!
 //! `cargo bench -p corral-benches --bench peer_shape`
 
 use std::hint::black_box;
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use corral_benches::shape::{self, Fixture, LOOKUPS, SHAPE_METHODS, SHAPE_STATUSES};
 use corral_benches::{next12, peers};
 use corral_core::encode::Renderer;
-use corral_core::{Counter, DynamicFamily, Registry};
+use corral_core::{Counter, DynamicFamily, FamilyInfo, Registry, SeriesLabels, Value, Visitor};
 use corral_std::encode::VecSink;
 use corral_std::runtime::{Families, Spec};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -130,6 +133,25 @@ fn shape_lookup(c: &mut Criterion) {
     group.finish();
 }
 
+/// Adds up every counter value and histogram count a visit passes it.
+struct ValueSum(u64);
+
+impl Visitor for ValueSum {
+    fn series(
+        &mut self,
+        _: &FamilyInfo<'_>,
+        _: &SeriesLabels<'_>,
+        value: &Value<'_>,
+    ) -> ControlFlow<()> {
+        self.0 = self.0.wrapping_add(match value {
+            Value::Counter(v) => *v,
+            Value::Histogram(h) => h.count(),
+            _ => 0,
+        });
+        ControlFlow::Continue(())
+    }
+}
+
 fn samples(text: &[u8]) -> usize {
     text.split(|&b| b == b'\n')
         .filter(|l| !l.is_empty() && l[0] != b'#')
@@ -193,6 +215,15 @@ fn shape_render(c: &mut Criterion, families: usize, name: &str) {
             Renderer::prometheus()
                 .render(black_box(corral), &mut VecSink::new(&mut bytes))
                 .unwrap();
+        })
+    });
+    // Not a peer: the same visit with the text encoder replaced by a visitor that only
+    // adds the values up, to tell the walk's share of `corral` from the formatting's.
+    group.bench_function("corral-walk-only", |b| {
+        b.iter(|| {
+            let mut sum = ValueSum(0);
+            black_box(corral).visit(&mut sum);
+            black_box(sum.0)
         })
     });
     group.bench_function("prometheus", |b| {

@@ -974,8 +974,8 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
         let Some(blocks) = &template.blocks else {
             return false;
         };
-        let mids = blocks.mids.iter().take(template.labels);
-        let line = fill_line(&mut room, blocks, mids, labels, template.labels, value);
+        let mids = blocks.mids.get(..template.labels).unwrap_or_default();
+        let line = fill_line(&mut room, blocks, mids, labels, value);
         if line.is_none() {
             return false;
         }
@@ -1410,12 +1410,11 @@ impl<S: Sink + ?Sized> Writer<'_, S> {
 /// `value` and `\n`.
 #[cfg(not(feature = "small"))]
 #[inline(always)]
-fn fill_line<'m>(
+fn fill_line(
     room: &mut Room<'_>,
     blocks: &Blocks,
-    mids: impl Iterator<Item = &'m ([u8; MID_BLOCK], usize)>,
+    mids: &[([u8; MID_BLOCK], usize)],
     labels: &SeriesLabels<'_>,
-    count: usize,
     value: Sample,
 ) -> Option<()> {
     room.block(&blocks.head, blocks.head_len)?;
@@ -1425,11 +1424,11 @@ fn fill_line<'m>(
             room.block(block, *len)?;
         }
     } else if let Some((index, value_of)) = labels.typed_parts() {
-        for (at, (block, len)) in mids.enumerate() {
+        for (at, (block, len)) in mids.iter().enumerate() {
             room.clean_value(value_of(index, at).as_bytes())?;
             room.block(block, *len)?;
         }
-    } else if count > 0 {
+    } else if !mids.is_empty() {
         // Plain strings (a custom collector's): the general path.
         return None;
     }
