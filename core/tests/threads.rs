@@ -1,4 +1,6 @@
-//! Exact totals under real concurrency: 8 threads x 100,000 operations each.
+//! Exact totals under real concurrency: 8 threads x 100,000 operations each. Every
+//! operation is counted once: in its series or, for a lookup that gave up waiting on a
+//! concurrent insert of its key, in the family's overflow series as `contended`.
 
 mod common;
 
