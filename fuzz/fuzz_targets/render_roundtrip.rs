@@ -590,14 +590,22 @@ fn strip_negative_histogram_sums(text: &str, seen: &[Seen]) -> String {
                 v => v.parse::<f64>().unwrap_or_else(|e| panic!("{line}: {e}")),
             };
             assert!(same_float(value, *sum), "{line}: want {sum:?}");
-            text = text.replace(&format!("{line}\n"), "");
+            text = without_line(&text, &line);
             // The parser then also wants no `_count` without a `_sum`.
-            let line = format!("{}_count {count}\n", family.name);
-            assert!(text.contains(&line), "no `{line}` in\n{text}");
-            text = text.replace(&line, "");
+            let line = format!("{}_count {count}", family.name);
+            assert!(text.lines().any(|l| l == line), "no `{line}` in\n{text}");
+            text = without_line(&text, &line);
         }
     }
     text
+}
+
+/// `text` without its lines equal to `line` (whole lines: a family `a`'s `a_sum 0` is not
+/// the end of family `xa`'s `xa_sum 0`).
+fn without_line(text: &str, line: &str) -> String {
+    text.split_inclusive('\n')
+        .filter(|l| l.strip_suffix('\n').unwrap_or(l) != line)
+        .collect()
 }
 
 fn check_buckets(name: &str, want: &[(f64, u64)], got: &[openmetrics_parser::HistogramBucket]) {
