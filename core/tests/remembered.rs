@@ -152,7 +152,7 @@ fn threads_remembering_at_once_count_exactly() {
         .iter()
         .map(|set| FAMILY.try_with_labels(*set).map_or(0, |c| c.get()))
         .sum();
-    let contended = contended_overflow(&FAMILY, FAMILY.overflow().get());
+    let contended = contended_overflow(&FAMILY);
     assert_eq!(total + contended, THREADS as u64 * ROUNDS);
     for set in &sets {
         assert_eq!(

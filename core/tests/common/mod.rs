@@ -7,7 +7,9 @@ use std::ops::ControlFlow;
 use std::sync::Barrier;
 use std::thread;
 
-use corral_core::{Collect, FamilyInfo, OverflowReason, SeriesLabels, Value, Visitor};
+use corral_core::{
+    Collect, Counter, DynamicFamily, FamilyInfo, OverflowReason, SeriesLabels, Value, Visitor,
+};
 
 /// One series as plain data.
 #[derive(Clone, Debug, PartialEq)]
@@ -162,14 +164,16 @@ pub fn on_threads(threads: usize, f: impl Fn(usize) + Sync) {
     });
 }
 
-/// Checks what threads racing to create a family's series left in its overflow series:
-/// only recordings whose lookup gave up waiting for a concurrent insert of their key (a
-/// thread preempted between claiming a slot and publishing it, with more threads than
-/// cores), each counted under [`OverflowReason::Contended`]. Returns how many there were,
-/// for the caller to add to the series' own counts.
-pub fn contended_overflow(family: &impl Collect, overflow: u64) -> u64 {
-    let counts = family.overflow_counts();
-    for (reason, count) in OverflowReason::ALL.iter().zip(counts) {
+/// What threads racing to create `family`'s series left in its overflow series: only
+/// recordings whose lookup gave up waiting for a concurrent insert of their key (a thread
+/// preempted between claiming a slot and publishing it, with more threads than cores), each
+/// counted under [`OverflowReason::Contended`]. Returns how many, for the caller to add to
+/// the series' own counts.
+pub fn contended_overflow<const LABELS: usize, const SERIES: usize>(
+    family: &DynamicFamily<Counter, LABELS, SERIES>,
+) -> u64 {
+    let overflow = family.overflow().get();
+    for (reason, count) in OverflowReason::ALL.iter().zip(family.overflow_counts()) {
         let expected = if *reason == OverflowReason::Contended {
             overflow
         } else {
