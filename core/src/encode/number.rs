@@ -84,19 +84,50 @@ const ASCII: u64 = 0x3030_3030_3030_3030;
 #[cfg(not(feature = "small"))]
 const E8: u64 = 100_000_000;
 
+/// For each `floor(log2(v))` of a `u32` `v`, what [`decimal_len`] adds to `v` so that the
+/// high word of the sum is `v`'s number of decimal digits: `(d + 1) << 32` less `10^d`,
+/// where `d` is the digit count of the smallest `v` with that logarithm, as long as the
+/// range reaches `10^d` and `10^d` is within 2^32 of its start (the carry then tells the
+/// two digit counts apart), else `d << 32`.
+#[cfg(not(feature = "small"))]
+static DIGIT_COUNT: [u64; 32] = {
+    let mut table = [0; 32];
+    let mut log2 = 0;
+    while log2 < 32 {
+        let low = 1u64 << log2;
+        let (mut digits, mut power) = (1, 10u64);
+        while power <= low {
+            digits += 1;
+            power *= 10;
+        }
+        table[log2] = if power - low <= 1 << 32 {
+            ((digits + 1) << 32) - power
+        } else {
+            digits << 32
+        };
+        log2 += 1;
+    }
+    table
+};
+
+/// How many decimal digits `v` has (1 for 0): a leading-zero count, a table load and an
+/// add, a short dependency chain apart from the digits themselves, so that where the next
+/// bytes go is known before the digits are.
+#[cfg(not(feature = "small"))]
+#[inline(always)]
+fn decimal_len(v: u32) -> usize {
+    let log2 = 31 - (v | 1).leading_zeros();
+    ((u64::from(v) + DIGIT_COUNT[log2 as usize]) >> 32) as usize
+}
+
 /// The digits of `v` (below 100,000,000) without leading zeros: 8 bytes to write, of which
 /// the returned count are the number.
 #[cfg(not(feature = "small"))]
 #[inline(always)]
 fn leading(v: u32) -> ([u8; 8], usize) {
-    let digits = digits8(v);
-    // Most significant digit in the lowest byte: leading zeros are low zero bytes.
-    let zeros = if digits == 0 {
-        7
-    } else {
-        (digits.trailing_zeros() / 8) as usize
-    };
-    (((digits + ASCII) >> (8 * zeros)).to_le_bytes(), 8 - zeros)
+    let n = decimal_len(v);
+    // Most significant digit in the lowest byte: the leading zeros are the low 8 - n bytes.
+    (((digits8(v) + ASCII) >> (8 * (8 - n))).to_le_bytes(), n)
 }
 
 /// Writes `v` in decimal at the start of `out` and returns how many bytes it took (1 to
@@ -402,6 +433,25 @@ mod tests {
             let mut out = [0xee; 24];
             let n = write_u64(&mut out, v);
             assert_eq!(&out[..n], itoa::Buffer::new().format(v).as_bytes(), "{v}");
+        }
+    }
+
+    #[cfg(not(feature = "small"))]
+    #[test]
+    fn digit_counts_across_every_boundary() {
+        // Where the count changes (powers of ten) and where the table entry changes
+        // (powers of two), over the whole u32 range.
+        let mut values = std::vec![0, 1, u32::MAX];
+        for p in 1..10 {
+            let x = 10u32.pow(p);
+            values.extend([x - 1, x, x + 1]);
+        }
+        for log2 in 0..32 {
+            let x = 1u32 << log2;
+            values.extend([x - 1, x, x | (x - 1)]);
+        }
+        for v in values {
+            assert_eq!(decimal_len(v), itoa::Buffer::new().format(v).len(), "{v}");
         }
     }
 
