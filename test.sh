@@ -9,5 +9,7 @@ source .ci/lib.sh
 
 ensure_tools
 step "cargo fmt --check" cargo fmt --all -- --check
+# The fuzz crate is outside the workspace: its targets are checked file by file.
+step "rustfmt --check (fuzz targets)" rustfmt --edition 2024 --check fuzz/fuzz_targets/*.rs
 step "cargo clippy (deny warnings)" cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test --workspace" cargo test --workspace --locked

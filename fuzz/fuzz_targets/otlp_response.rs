@@ -136,7 +136,10 @@ fn check_http(status: u16, retry_after: Option<RetryAfter>, body: Body) {
     let (decision, message) = classify_http_answer(status, header.as_deref(), &bytes, now());
     match status {
         200..=299 => match &body {
-            Body::Fields { count, message: sent } => {
+            Body::Fields {
+                count,
+                message: sent,
+            } => {
                 let partial = *count > 0 || !sent.is_empty();
                 let want = if partial {
                     Decision::PartialSuccess
@@ -167,7 +170,11 @@ fn check_http(status: u16, retry_after: Option<RetryAfter>, body: Body) {
             }
         }
         _ => {
-            assert_eq!(decision, Decision::Fail, "status {status} must not be retried");
+            assert_eq!(
+                decision,
+                Decision::Fail,
+                "status {status} must not be retried"
+            );
             if let Body::Fields { message: sent, .. } = &body
                 && !sent.is_empty()
             {
