@@ -1,6 +1,8 @@
 //! Number rendering for both text formats.
 //!
-//! - Integers (`u64` counters and bucket counts, `i64` gauges) are written exactly by
+//! - Unsigned integers (counter values, bucket counts) are written by `write_u64`: eight
+//!   digits at a time in one 64-bit word, the digit count from a leading-zero count and a
+//!   table; `i64` gauges, and every integer in the size-oriented configuration, by
 //!   [`itoa`].
 //! - Floats are written in the OpenMetrics *canonical* form, which both formats accept:
 //!   the shortest decimal that reads back as the same `f64` (digits from [`zmij`], a
