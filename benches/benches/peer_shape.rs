@@ -11,7 +11,8 @@
 //!   writes into a buffer it reuses (Corral and prometheus a `Vec<u8>`, prometheus-client a
 //!   `String`, measured its `BufferedTextEncoder`; metrics' render returns a `String`).
 //!   `corral-walk-only` visits Corral's registry with a visitor that only adds the values
-//!   up: the walk's share of `corral`'s time.
+//!   up: the walk's share of `corral`'s time. `corral-discard` renders into a sink that
+//!   keeps only a byte count: what writing the output into the `Vec` costs.
 //!
 //! `cargo bench -p corral-benches --bench peer_shape`
 
@@ -21,7 +22,7 @@ use std::time::Duration;
 
 use corral_benches::shape::{self, Fixture, LOOKUPS, SHAPE_METHODS, SHAPE_STATUSES};
 use corral_benches::{next12, peers};
-use corral_core::encode::Renderer;
+use corral_core::encode::{Full, Renderer, Sink};
 use corral_core::{Counter, DynamicFamily, FamilyInfo, Registry, SeriesLabels, Value, Visitor};
 use corral_std::encode::VecSink;
 use corral_std::runtime::{Families, Spec};
@@ -152,6 +153,29 @@ impl Visitor for ValueSum {
     }
 }
 
+/// A sink that counts the bytes it is given and drops them.
+struct Discard(usize);
+
+impl Sink for Discard {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), Full> {
+        black_box(bytes);
+        self.0 += bytes.len();
+        Ok(())
+    }
+
+    fn len(&self) -> usize {
+        self.0
+    }
+
+    fn truncate(&mut self, len: usize) {
+        self.0 = self.0.min(len);
+    }
+
+    fn remaining(&self) -> Option<usize> {
+        Some(usize::MAX - self.0)
+    }
+}
+
 fn samples(text: &[u8]) -> usize {
     text.split(|&b| b == b'\n')
         .filter(|l| !l.is_empty() && l[0] != b'#')
@@ -173,6 +197,12 @@ fn shape_render(c: &mut Criterion, families: usize, name: &str) {
         .unwrap();
     assert_eq!(samples(&bytes), fixture.samples(), "corral");
     let corral_len = bytes.len();
+    let mut discard = Discard(0);
+    Renderer::prometheus().render(corral, &mut discard).unwrap();
+    assert_eq!(
+        discard.0, corral_len,
+        "corral-discard: the same bytes, dropped"
+    );
     let mut prom_bytes = Vec::new();
     prometheus::Encoder::encode(
         &prometheus::TextEncoder::new(),
@@ -224,6 +254,17 @@ fn shape_render(c: &mut Criterion, families: usize, name: &str) {
             let mut sum = ValueSum(0);
             black_box(corral).visit(&mut sum);
             black_box(sum.0)
+        })
+    });
+    // Not a peer either: the same render into a sink that drops the bytes, to tell the
+    // cost of writing them into a `Vec` larger than the caches from the rest.
+    group.bench_function("corral-discard", |b| {
+        b.iter(|| {
+            let mut sink = Discard(0);
+            Renderer::prometheus()
+                .render(black_box(corral), &mut sink)
+                .unwrap();
+            black_box(sink.0)
         })
     });
     group.bench_function("prometheus", |b| {
