@@ -95,11 +95,11 @@
 //!
 //! Unsigned counts (counter values, bucket counts) are written eight digits at a time by a
 //! word-wide conversion checked against `itoa`, and gauges' `i64`s by `itoa`. Floats are
-//! written in OpenMetrics' canonical form in both formats: the shortest decimal that reads back as the same `f64` (digits
-//! from `zmij`), laid out like Go's `%g` (`0.001`, `1e-05`, `1e+06`), with `.0` appended
-//! to whole numbers (`1.0`, `100000.0`); `+Inf`, `-Inf`, `NaN`. One layout for both formats
-//! keeps `le` and `quantile` label values, which Prometheus compares as strings, the same
-//! whichever format a scraper negotiates.
+//! written in OpenMetrics' canonical form in both formats: the shortest decimal that reads
+//! back as the same `f64` (digits from `zmij`), laid out like Go's `%g` (`0.001`, `1e-05`,
+//! `1e+06`), with `.0` appended to whole numbers (`1.0`, `100000.0`); `+Inf`, `-Inf`,
+//! `NaN`. One layout for both formats keeps `le` and `quantile` label values, which
+//! Prometheus compares as strings, the same whichever format a scraper negotiates.
 
 #[cfg(feature = "small")]
 mod compact;
