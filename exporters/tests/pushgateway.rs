@@ -50,26 +50,37 @@ fn start_gateway_with(extra: &[String]) -> Gateway {
         "`{BINARY}` is not installed; install it with `apt-get install -y prometheus-pushgateway` \
          (Debian; the service need not run) or run ./test.sh, which installs it"
     );
-    let port = free_port();
-    let child = Command::new(BINARY)
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--persistence.file=")
-        .args(extra)
-        .current_dir(std::env::temp_dir())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start prometheus-pushgateway");
-    let gateway = Gateway { child, port };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        // Up is enough: with authentication configured, readiness answers 401.
-        if get(port, "/-/ready").is_some_and(|(status, _)| status == 200 || status == 401) {
-            return gateway;
+    // A gateway that exits before it is ready most likely lost its port to a concurrent
+    // test between `free_port` releasing it and the gateway binding it: retry on another.
+    for _ in 0..5 {
+        let port = free_port();
+        let child = Command::new(BINARY)
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--persistence.file=")
+            .args(extra)
+            .current_dir(std::env::temp_dir())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start prometheus-pushgateway");
+        let mut gateway = Gateway { child, port };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            // Up is enough: with authentication configured, readiness answers 401.
+            if get(port, "/-/ready").is_some_and(|(status, _)| status == 200 || status == 401) {
+                return gateway;
+            }
+            if let Ok(Some(_)) = gateway.child.try_wait() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the Pushgateway on port {port} did not become ready within 20 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
         }
-        std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("the Pushgateway on port {port} did not become ready");
+    panic!("the Pushgateway exited before it was ready, five times (each on a fresh port)");
 }
 
 /// A plain HTTP/1.0 GET: the status and the body.

@@ -35,11 +35,28 @@ impl Prometheus {
     /// Scraping `target` every second, with `flags` added to its command line (for example
     /// `--enable-feature=native-histograms`).
     pub fn start_with(target: SocketAddr, flags: &[&str]) -> Self {
+        let mut failures = Vec::new();
+        for attempt in 0..5 {
+            match Self::try_start(target, flags, attempt) {
+                Ok(prometheus) => return prometheus,
+                Err(log) => failures.push(log),
+            }
+        }
+        panic!(
+            "Prometheus exited before it was ready, five times; its logs:\n{}",
+            failures.join("\n---\n")
+        );
+    }
+
+    /// One start on a fresh port. `Err` carries the log of a server that exited before it
+    /// was ready (for example because a concurrent test took the port in the moment
+    /// between reading it and the server binding it); the caller retries on another.
+    fn try_start(target: SocketAddr, flags: &[&str], attempt: u32) -> Result<Self, String> {
         let binary = std::env::var_os("PROMETHEUS_BIN")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("prometheus"));
         let dir = std::env::temp_dir().join(format!(
-            "corral-prometheus-{}-{}",
+            "corral-prometheus-{}-{}-{attempt}",
             std::process::id(),
             target.port()
         ));
@@ -81,7 +98,7 @@ impl Prometheus {
                     binary.display()
                 )
             });
-        let prometheus = Prometheus { child, dir, addr };
+        let mut prometheus = Prometheus { child, dir, addr };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(ready) = send_raw(
@@ -90,7 +107,10 @@ impl Prometheus {
                     .as_bytes(),
             ) && ready.status == 200
             {
-                return prometheus;
+                return Ok(prometheus);
+            }
+            if let Ok(Some(status)) = prometheus.child.try_wait() {
+                return Err(format!("exited ({status}):\n{}", prometheus.log()));
             }
             assert!(
                 Instant::now() < deadline,

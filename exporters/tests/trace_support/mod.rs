@@ -14,10 +14,19 @@ use std::time::{Duration, Instant};
 
 /// A free loopback port (bound, read, released).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free loopback port")
+    free_ports::<1>()[0]
+}
+
+/// `N` distinct free loopback ports: every listener is held until all are read, so two
+/// calls in one set never return the same port.
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: [TcpListener; N] =
+        std::array::from_fn(|_| TcpListener::bind("127.0.0.1:0").expect("no free loopback port"));
+    listeners.map(|l| {
+        l.local_addr()
+            .expect("bound listener has an address")
+            .port()
+    })
 }
 
 /// A fresh directory under the system temp dir, removed on drop.
@@ -42,17 +51,29 @@ impl Drop for TempDir {
     }
 }
 
-fn wait_for_port(port: u16, child: &mut Child, what: &str, log: &dyn Fn() -> String) {
+/// Why a peer did not come up.
+enum NotListening {
+    /// The process ended first (for example: another test took the port in the moment
+    /// between `free_ports` releasing it and the peer binding it).
+    Exited(String),
+}
+
+fn wait_for_port(
+    port: u16,
+    child: &mut Child,
+    what: &str,
+    log: &dyn Fn() -> String,
+) -> Result<(), NotListening> {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
+            return Ok(());
         }
         if let Ok(Some(status)) = child.try_wait() {
-            panic!(
+            return Err(NotListening::Exited(format!(
                 "{what} exited ({status}) before listening on {port}:\n{}",
                 log()
-            );
+            )));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -61,11 +82,19 @@ fn wait_for_port(port: u16, child: &mut Child, what: &str, log: &dyn Fn() -> Str
 
 /// Collects a child's stdout lines in the background.
 fn collect(child: &mut Child) -> Arc<Mutex<String>> {
+    lines_of(child.stdout.take().expect("piped stdout"))
+}
+
+/// Collects a child's stderr lines in the background.
+fn collect_stderr(child: &mut Child) -> Arc<Mutex<String>> {
+    lines_of(child.stderr.take().expect("piped stderr"))
+}
+
+fn lines_of(pipe: impl std::io::Read + Send + 'static) -> Arc<Mutex<String>> {
     let out = Arc::new(Mutex::new(String::new()));
-    let stdout = child.stdout.take().expect("piped stdout");
     let sink = Arc::clone(&out);
     std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
+        for line in BufReader::new(pipe).lines() {
             let Ok(line) = line else { break };
             let mut text = sink.lock().unwrap();
             text.push_str(&line);
@@ -108,14 +137,35 @@ pub struct Rotel {
 }
 
 impl Rotel {
+    /// A collector on fresh ports. A start that loses its ports to a concurrent test (the
+    /// process exits before listening) is retried on new ones, up to five times.
     pub fn start() -> Self {
-        Self::start_on(free_port(), free_port())
+        let mut failures = Vec::new();
+        for _ in 0..5 {
+            let [grpc_port, http_port] = free_ports();
+            match Self::try_start_on(grpc_port, http_port) {
+                Ok(rotel) => return rotel,
+                Err(NotListening::Exited(why)) => failures.push(why),
+            }
+        }
+        panic!(
+            "rotel did not start in five tries:\n{}",
+            failures.join("\n")
+        );
     }
 
     /// A collector on these ports (for example those of one stopped before).
     pub fn start_on(grpc_port: u16, http_port: u16) -> Self {
+        match Self::try_start_on(grpc_port, http_port) {
+            Ok(rotel) => rotel,
+            Err(NotListening::Exited(why)) => panic!("{why}"),
+        }
+    }
+
+    fn try_start_on(grpc_port: u16, http_port: u16) -> Result<Self, NotListening> {
         let binary = rotel_binary();
         let dir = TempDir::new("rotel");
+        let log_file = dir.0.join("rotel.log");
         let mut child = Command::new(&binary)
             .arg("start")
             .args(["--otlp-grpc-endpoint", &format!("127.0.0.1:{grpc_port}")])
@@ -126,22 +176,37 @@ impl Rotel {
             .arg("--pid-file")
             .arg(dir.0.join("rotel.pid"))
             .arg("--log-file")
-            .arg(dir.0.join("rotel.log"))
+            .arg(&log_file)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
         let stdout = collect(&mut child);
-        let log = || stdout.lock().unwrap().clone();
-        wait_for_port(grpc_port, &mut child, "rotel (gRPC)", &log);
-        wait_for_port(http_port, &mut child, "rotel (HTTP)", &log);
-        Self {
+        let stderr = collect_stderr(&mut child);
+        let log = || {
+            // The reader threads may lag the exit by a moment.
+            std::thread::sleep(Duration::from_millis(50));
+            format!(
+                "stdout:\n{}stderr:\n{}log file:\n{}",
+                stdout.lock().unwrap(),
+                stderr.lock().unwrap(),
+                std::fs::read_to_string(&log_file).unwrap_or_default()
+            )
+        };
+        let up = wait_for_port(grpc_port, &mut child, "rotel (gRPC)", &log)
+            .and_then(|()| wait_for_port(http_port, &mut child, "rotel (HTTP)", &log));
+        if let Err(e) = up {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(e);
+        }
+        Ok(Self {
             child,
             _dir: dir,
             grpc_port,
             http_port,
             stdout,
-        }
+        })
     }
 
     pub fn grpc_endpoint(&self) -> String {
@@ -341,33 +406,37 @@ impl Prometheus {
             ),
         )
         .unwrap();
-        let port = free_port();
-        let mut child = Command::new(binary)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.0.join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--enable-feature=exemplar-storage")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start prometheus");
-        // Prometheus logs to stderr; keep it for failure messages.
-        let stderr = child.stderr.take().expect("piped stderr");
-        let log = Arc::new(Mutex::new(String::new()));
-        let sink = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                let mut text = sink.lock().unwrap();
-                text.push_str(&line);
-                text.push('\n');
+        // A server that exits before listening most likely lost its port to a concurrent
+        // test: retry on another.
+        let mut failures = Vec::new();
+        let (child, port, log) = loop {
+            assert!(
+                failures.len() < 5,
+                "prometheus did not start in five tries:\n{}",
+                failures.join("\n")
+            );
+            let port = free_port();
+            let mut child = Command::new(binary)
+                .arg(format!("--config.file={}", config.display()))
+                .arg(format!(
+                    "--storage.tsdb.path={}",
+                    dir.0.join("data").display()
+                ))
+                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .arg("--enable-feature=exemplar-storage")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start prometheus");
+            // Prometheus logs to stderr; keep it for failure messages.
+            let log = collect_stderr(&mut child);
+            let read = || log.lock().unwrap().clone();
+            match wait_for_port(port, &mut child, "prometheus", &read) {
+                Ok(()) => break (child, port, log),
+                Err(NotListening::Exited(why)) => failures.push(why),
             }
-        });
+        };
         let read = || log.lock().unwrap().clone();
-        wait_for_port(port, &mut child, "prometheus", &read);
         // The port opens before the storage is ready; until then the API answers 503.
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {

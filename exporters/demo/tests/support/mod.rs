@@ -138,40 +138,56 @@ impl Prometheus {
         let dir = TempDir::new("prometheus");
         let config_path = dir.0.join("prometheus.yml");
         std::fs::write(&config_path, config).unwrap();
-        let port = free_port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let log = std::fs::File::create(dir.0.join("prometheus.log")).unwrap();
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.0.join("data").display()
-            ))
-            .arg(format!("--web.listen-address={addr}"))
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect(
-                "cannot start `prometheus`: install Debian's prometheus package \
-                 (apt-get install -y prometheus; ./test.sh does)",
-            );
-        let process = Running {
-            child,
-            name: "prometheus",
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok((200, _)) = http_get(addr, "/-/ready") {
-                break;
-            }
+        // A server that exits before it is ready most likely lost its port to a concurrent
+        // test between `free_port` releasing it and the server binding it: retry on another.
+        let log_path = dir.0.join("prometheus.log");
+        let mut failures = Vec::new();
+        let (addr, process) = 'start: loop {
             assert!(
-                Instant::now() < deadline,
-                "prometheus not ready after 30 s:\n{}",
-                std::fs::read_to_string(dir.0.join("prometheus.log")).unwrap_or_default()
+                failures.len() < 5,
+                "prometheus exited before it was ready, five times:\n{}",
+                failures.join("\n---\n")
             );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+            let port = free_port();
+            let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+            let log = std::fs::File::create(&log_path).unwrap();
+            let child = Command::new("prometheus")
+                .arg(format!("--config.file={}", config_path.display()))
+                .arg(format!(
+                    "--storage.tsdb.path={}",
+                    dir.0.join("data").display()
+                ))
+                .arg(format!("--web.listen-address={addr}"))
+                .args(extra)
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect(
+                    "cannot start `prometheus`: install Debian's prometheus package \
+                     (apt-get install -y prometheus; ./test.sh does)",
+                );
+            let mut process = Running {
+                child,
+                name: "prometheus",
+            };
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                if let Ok((200, _)) = http_get(addr, "/-/ready") {
+                    break 'start (addr, process);
+                }
+                let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+                if let Ok(Some(status)) = process.child.try_wait() {
+                    failures.push(format!("exited ({status}):\n{}", log()));
+                    continue 'start;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "prometheus not ready after 30 s:\n{}",
+                    log()
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        };
         Self {
             addr,
             _process: process,
