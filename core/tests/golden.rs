@@ -152,8 +152,8 @@ fn chunks_of_every_size_concatenate_to_the_one_shot_output() {
                 other => panic!("size {size}: expected TooLarge, got {other:?}"),
             }
         }
-        // Every size natively; every 70th under miri, which interprets every instruction.
-        for size in (threshold..threshold + 700).step_by(if cfg!(miri) { 70 } else { 1 }) {
+        // Every size natively; every 140th under miri, which interprets every instruction.
+        for size in (threshold..threshold + 700).step_by(if cfg!(miri) { 140 } else { 1 }) {
             let (text, chunks) = common::chunked(f.registry, openmetrics, size)
                 .unwrap_or_else(|e| panic!("size {size}: {e}"));
             assert_eq!(text, expected, "size {size}");
@@ -375,7 +375,8 @@ fn labelled_histograms_exact_lines_and_chunks() {
             "{text}"
         );
         let largest = series.iter().map(|s| s.len()).max().unwrap_or(0);
-        for size in largest..largest + if cfg!(miri) { 20 } else { 400 } {
+        // Every size natively; every 80th under miri.
+        for size in (largest..largest + 400).step_by(if cfg!(miri) { 80 } else { 1 }) {
             let (chunked, _) = common::chunked(registry, openmetrics, size).unwrap();
             assert_eq!(chunked, text, "size {size}");
         }

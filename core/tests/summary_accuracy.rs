@@ -8,9 +8,9 @@ use corral_core::{
     DEFAULT_QUANTILES, Summary, SummaryConfig, SummaryConfigError, Value, quantile_rank,
 };
 
-/// Under miri, which interprets every instruction, 2,000 (the bounds are per value, so
+/// Under miri, which interprets every instruction, 500 (the bounds are per value, so
 /// they hold at any sample count; miri is here for undefined behaviour, not accuracy).
-const SAMPLES: usize = if cfg!(miri) { 2_000 } else { 1_000_000 };
+const SAMPLES: usize = if cfg!(miri) { 500 } else { 1_000_000 };
 
 /// The quantiles checked: the defaults, plus the low and middle ones a user might ask for.
 const CHECKED: &[f64] = &[

@@ -1512,7 +1512,7 @@ mod tests {
         ];
         let mut x = 0x2545_f491_4f6c_dd1du64;
         // Fewer under miri, which interprets every instruction.
-        for _ in 0..if cfg!(miri) { 2_000 } else { 200_000 } {
+        for _ in 0..if cfg!(miri) { 500 } else { 200_000 } {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
@@ -1547,7 +1547,7 @@ mod tests {
             b'\\' + 1,
         ];
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        for _ in 0..if cfg!(miri) { 2_000 } else { 200_000 } {
+        for _ in 0..if cfg!(miri) { 500 } else { 200_000 } {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;

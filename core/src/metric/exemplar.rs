@@ -810,7 +810,7 @@ mod tests {
                 let values = &values;
                 s.spawn(move || {
                     // Fewer under miri, which interprets every instruction.
-                    for i in 0..if cfg!(miri) { 300 } else { 20_000u64 } {
+                    for i in 0..if cfg!(miri) { 100 } else { 20_000u64 } {
                         let v = &values[((i + t) % 2) as usize];
                         let labels = [("trace_id", v.as_str())];
                         let _ = SLOT.store(&Exemplar::new(&labels), v.len() as f64);
@@ -821,7 +821,7 @@ mod tests {
                 // At least the given number of reads, and on until one found an exemplar:
                 // this thread may run before either writer has stored one, but once one has,
                 // the slot is never empty again.
-                let reads = if cfg!(miri) { 1_000 } else { 20_000 };
+                let reads = if cfg!(miri) { 300 } else { 20_000 };
                 let (mut read, mut seen) = (0, 0);
                 while read < reads || seen == 0 {
                     if let Some(copy) = SLOT.load() {
