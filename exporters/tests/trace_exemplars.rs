@@ -4,7 +4,11 @@
 
 #[path = "trace_support/mod.rs"]
 mod support;
+// The HTTP tests' helpers: their Prometheus server and HTTP client.
+#[path = "support/mod.rs"]
+mod http;
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use corral_core::encode::openmetrics;
@@ -15,7 +19,8 @@ use corral_exporters::trace::exemplar::{SpanExemplar, SpanExemplarCounter, SpanE
 use corral_exporters::trace::{SpanFactory, TraceSettings, Tracing};
 use corral_std::config::ObservabilityConfig;
 use corral_std::encode::VecSink;
-use support::{Prometheus, Rotel, http_get, parse_spans, serve_openmetrics};
+use http::prometheus::Prometheus;
+use support::{Rotel, parse_spans, serve_openmetrics};
 
 static REGISTRY: Registry<8> =
     Registry::with_config(RegistryConfig::DEFAULT.with_self_metrics(false));
@@ -34,13 +39,11 @@ fn exemplars(prometheus: &Prometheus, query: &str) -> Vec<(String, f64)> {
         now + 600
     );
     // Anything but a 200 is "not yet": the caller polls until its deadline.
-    let Ok((status, body)) = http_get(prometheus.port, &path) else {
-        return Vec::new();
-    };
-    if !status.contains(" 200") {
+    let answer = http::get(prometheus.addr(), &path, &[]);
+    if answer.status != 200 {
         return Vec::new();
     }
-    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
     let mut found = Vec::new();
     for series in json["data"].as_array().into_iter().flatten() {
         for exemplar in series["exemplars"].as_array().into_iter().flatten() {
@@ -124,7 +127,8 @@ fn prometheus_returns_the_trace_id_of_a_span_rotel_received() {
         openmetrics(&REGISTRY, &mut VecSink::new(&mut body)).unwrap();
         body
     });
-    let prometheus = Prometheus::start(target);
+    let target = SocketAddr::from(([127, 0, 0, 1], target));
+    let prometheus = Prometheus::start_with(target, &["--enable-feature=exemplar-storage"]);
     let deadline = Instant::now() + Duration::from_secs(30);
     let (mut histogram, mut counter) = (Vec::new(), Vec::new());
     while Instant::now() < deadline {

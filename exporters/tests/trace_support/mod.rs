@@ -1,6 +1,7 @@
-//! Real peers for the tracing tests: the `rotel` OTLP collector and a Prometheus server,
-//! each a plain process on free loopback ports with its own temporary directory, killed
-//! when dropped (also on panic).
+//! Real peers for the tracing tests: the `rotel` OTLP collector, a plain process on free
+//! loopback ports with its own temporary directory, killed when dropped (also on panic),
+//! and a minimal OpenMetrics target for a Prometheus server (`support/prometheus.rs`) to
+//! scrape.
 
 #![allow(dead_code)] // each test file uses part of it
 
@@ -352,124 +353,6 @@ pub fn parse_spans(out: &str) -> Vec<PrintedSpan> {
         }
     }
     spans
-}
-
-/// `GET path` over HTTP/1.0 on loopback: `(status line, body)`.
-pub fn http_get(port: u16, path: &str) -> std::io::Result<(String, String)> {
-    use std::io::{Read, Write};
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n"
-    )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    Ok((
-        head.lines().next().unwrap_or("").to_owned(),
-        body.to_owned(),
-    ))
-}
-
-/// Debian's Prometheus server (2.42) with exemplar storage, scraping one target every
-/// second.
-pub struct Prometheus {
-    child: Child,
-    _dir: TempDir,
-    pub port: u16,
-    stdout: Arc<Mutex<String>>,
-}
-
-impl Prometheus {
-    pub fn start(target_port: u16) -> Self {
-        let binary = ["/usr/bin/prometheus", "prometheus"]
-            .into_iter()
-            .find(|b| {
-                Command::new(b)
-                    .arg("--version")
-                    .output()
-                    .is_ok_and(|o| o.status.success())
-            })
-            .unwrap_or_else(|| {
-                panic!(
-                    "the Prometheus server is not installed: run `apt-get install -y prometheus` \
-                     (./test.sh does)"
-                )
-            });
-        let dir = TempDir::new("prometheus");
-        let config = dir.0.join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: corral\n    static_configs:\n      - targets: ['127.0.0.1:{target_port}']\n"
-            ),
-        )
-        .unwrap();
-        // A server that exits before listening most likely lost its port to a concurrent
-        // test: retry on another.
-        let mut failures = Vec::new();
-        let (child, port, log) = loop {
-            assert!(
-                failures.len() < 5,
-                "prometheus did not start in five tries:\n{}",
-                failures.join("\n")
-            );
-            let port = free_port();
-            let mut child = Command::new(binary)
-                .arg(format!("--config.file={}", config.display()))
-                .arg(format!(
-                    "--storage.tsdb.path={}",
-                    dir.0.join("data").display()
-                ))
-                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-                .arg("--enable-feature=exemplar-storage")
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("start prometheus");
-            // Prometheus logs to stderr; keep it for failure messages.
-            let log = collect_stderr(&mut child);
-            let read = || log.lock().unwrap().clone();
-            match wait_for_port(port, &mut child, "prometheus", &read) {
-                Ok(()) => break (child, port, log),
-                Err(NotListening::Exited(why)) => failures.push(why),
-            }
-        };
-        let read = || log.lock().unwrap().clone();
-        // The port opens before the storage is ready; until then the API answers 503.
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            match http_get(port, "/-/ready") {
-                Ok((status, _)) if status.contains(" 200") => break,
-                last => {
-                    assert!(
-                        Instant::now() < deadline,
-                        "prometheus not ready within 20 s ({last:?}):\n{}",
-                        read()
-                    );
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-            }
-        }
-        Self {
-            child,
-            _dir: dir,
-            port,
-            stdout: log,
-        }
-    }
-
-    pub fn log(&self) -> String {
-        self.stdout.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Serves `render()` as OpenMetrics text on a free loopback port, one request at a time,
