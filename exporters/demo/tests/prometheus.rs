@@ -4,11 +4,15 @@
 //! exemplars with the trace ids of the demo's spans.
 
 mod support;
+// The exporters' HTTP test helpers, for their Prometheus server.
+#[path = "../../tests/support/mod.rs"]
+mod http;
 
 use std::time::{Duration, Instant, SystemTime};
 
+use http::prometheus::Prometheus;
 use serde::Deserialize;
-use support::{Prometheus, repo_root, start_demo};
+use support::{repo_root, start_demo};
 
 const DASHBOARDS: [&str; 4] = [
     "stream_processor_dashboard.json",
@@ -86,14 +90,6 @@ fn split_threshold(expr: &str) -> (String, String) {
     panic!("{expr}: no comparison before the threshold");
 }
 
-fn result(answer: &serde_json::Value, expr: &str) -> Vec<serde_json::Value> {
-    assert_eq!(answer["status"], "success", "{expr}: {answer}");
-    answer["data"]["result"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
 fn finite_values(series: &[serde_json::Value]) -> usize {
     series
         .iter()
@@ -116,13 +112,13 @@ fn every_dashboard_and_alert_expression_returns_data_from_the_demo() {
          scrape_configs:\n  - job_name: corral-demo\n    static_configs:\n      - targets: ['{demo_addr}']\n",
         rules.display()
     );
-    let prometheus = Prometheus::start(&config, &["--enable-feature=exemplar-storage"]);
+    let prometheus = Prometheus::with_config(&config, &["--enable-feature=exemplar-storage"]);
 
     // Three scrapes: every rate() has two samples in its window, whatever its length.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let answer = prometheus.query("count_over_time(up{job=\"corral-demo\"}[1m]) >= 3 and on() up{job=\"corral-demo\"} == 1");
-        if !result(&answer, "scrapes").is_empty() {
+        let scrapes = prometheus.query("count_over_time(up{job=\"corral-demo\"}[1m]) >= 3 and on() up{job=\"corral-demo\"} == 1");
+        if !scrapes.is_empty() {
             break;
         }
         assert!(
@@ -140,7 +136,7 @@ fn every_dashboard_and_alert_expression_returns_data_from_the_demo() {
         targets.len()
     );
     for (panel, expr, legend) in &targets {
-        let series = result(&prometheus.query(expr), expr);
+        let series = prometheus.query(expr);
         if series.is_empty() {
             failures.push(format!("{panel}: `{expr}` returned no data"));
             continue;
@@ -170,9 +166,9 @@ fn every_dashboard_and_alert_expression_returns_data_from_the_demo() {
         // The full expression is valid PromQL (it returns data only while the alert would
         // fire, which the promtool unit tests cover); the query before the threshold must
         // return data from the demo, or the alert could never fire.
-        result(&prometheus.query(&rule.expr), &rule.expr);
+        prometheus.query(&rule.expr);
         let (query, threshold) = split_threshold(&rule.expr);
-        let series = result(&prometheus.query(&query), &query);
+        let series = prometheus.query(&query);
         if finite_values(&series) == 0 {
             failures.push(format!(
                 "alert {}: `{query}` (before `{threshold}`) returned no finite data: {series:?}",

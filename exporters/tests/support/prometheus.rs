@@ -1,10 +1,12 @@
 //! A real Prometheus server for the tests: Debian's `prometheus` (2.42) started as a plain
-//! process on a free loopback port, with a temporary storage folder and 1 s scrapes of one
-//! target; killed and removed on drop (panics too).
+//! process on a free loopback port with a temporary storage folder, scraping one target
+//! every second or running a configuration the test writes; killed and removed on drop
+//! (panics too). The demo's tests include this module too (`exporters/demo/tests`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -35,9 +37,20 @@ impl Prometheus {
     /// Scraping `target` every second, with `flags` added to its command line (for example
     /// `--enable-feature=native-histograms`).
     pub fn start_with(target: SocketAddr, flags: &[&str]) -> Self {
+        Self::with_config(
+            &format!(
+                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
+                 scrape_configs:\n  - job_name: corral\n    static_configs:\n      - targets: [\"{target}\"]\n"
+            ),
+            flags,
+        )
+    }
+
+    /// Running `config` (a whole `prometheus.yml`), with `flags` added to its command line.
+    pub fn with_config(config: &str, flags: &[&str]) -> Self {
         let mut failures = Vec::new();
-        for attempt in 0..5 {
-            match Self::try_start(target, flags, attempt) {
+        for _ in 0..5 {
+            match Self::try_start(config, flags) {
                 Ok(prometheus) => return prometheus,
                 Err(log) => failures.push(log),
             }
@@ -51,25 +64,19 @@ impl Prometheus {
     /// One start on a fresh port. `Err` carries the log of a server that exited before it
     /// was ready (for example because a concurrent test took the port in the moment
     /// between reading it and the server binding it); the caller retries on another.
-    fn try_start(target: SocketAddr, flags: &[&str], attempt: u32) -> Result<Self, String> {
+    fn try_start(config: &str, flags: &[&str]) -> Result<Self, String> {
+        static STARTS: AtomicU32 = AtomicU32::new(0);
         let binary = std::env::var_os("PROMETHEUS_BIN")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("prometheus"));
         let dir = std::env::temp_dir().join(format!(
-            "corral-prometheus-{}-{}-{attempt}",
+            "corral-prometheus-{}-{}",
             std::process::id(),
-            target.port()
+            STARTS.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::create_dir_all(dir.join("data")).unwrap();
-        let config = dir.join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
-                 scrape_configs:\n  - job_name: corral\n    static_configs:\n      - targets: [\"{target}\"]\n"
-            ),
-        )
-        .unwrap();
+        let config_path = dir.join("prometheus.yml");
+        std::fs::write(&config_path, config).unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -78,7 +85,7 @@ impl Prometheus {
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
         let child = Command::new(&binary)
-            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--config.file={}", config_path.display()))
             .arg(format!(
                 "--storage.tsdb.path={}",
                 dir.join("data").display()
@@ -131,13 +138,23 @@ impl Prometheus {
         std::fs::read_to_string(self.dir.join("prometheus.log")).unwrap_or_default()
     }
 
+    /// `GET /api/v1/<path>`: the whole JSON answer, whatever its status.
+    pub fn api(&self, path: &str) -> Value {
+        let answer = get(self.addr, &format!("/api/v1/{path}"), &[]);
+        serde_json::from_slice(&answer.body).unwrap_or_else(|e| {
+            panic!(
+                "{path}: not JSON ({e}), status {}: {}",
+                answer.status,
+                answer.text()
+            )
+        })
+    }
+
     /// The instant query's result vector.
     pub fn query(&self, promql: &str) -> Vec<Value> {
         let encoded: String = form_urlencoded::byte_serialize(promql.as_bytes()).collect();
-        let answer = get(self.addr, &format!("/api/v1/query?query={encoded}"), &[]);
-        assert_eq!(answer.status, 200, "query {promql}: {}", answer.text());
-        let json: Value = serde_json::from_slice(&answer.body).unwrap();
-        assert_eq!(json["status"], "success", "{json}");
+        let json = self.api(&format!("query?query={encoded}"));
+        assert_eq!(json["status"], "success", "query {promql}: {json}");
         json["data"]["result"]
             .as_array()
             .cloned()
