@@ -4,12 +4,11 @@
 
 #[path = "trace_support/mod.rs"]
 mod support;
-// The HTTP tests' helpers: their Prometheus server and HTTP client.
+// The HTTP tests' helpers, for their Prometheus server.
 #[path = "support/mod.rs"]
 mod http;
 
-use std::net::SocketAddr;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use corral_core::encode::openmetrics;
 use corral_core::{
@@ -29,23 +28,8 @@ static EVENTS: CounterWithExemplar = CounterWithExemplar::new();
 
 /// Exemplars Prometheus holds for `query`: `(trace_id, value)` pairs.
 fn exemplars(prometheus: &Prometheus, query: &str) -> Vec<(String, f64)> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let path = format!(
-        "/api/v1/query_exemplars?query={query}&start={}&end={}",
-        now - 600,
-        now + 600
-    );
-    // Anything but a 200 is "not yet": the caller polls until its deadline.
-    let answer = http::get(prometheus.addr(), &path, &[]);
-    if answer.status != 200 {
-        return Vec::new();
-    }
-    let json: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
     let mut found = Vec::new();
-    for series in json["data"].as_array().into_iter().flatten() {
+    for series in prometheus.exemplars(query, Duration::from_secs(600)) {
         for exemplar in series["exemplars"].as_array().into_iter().flatten() {
             let trace = exemplar["labels"]["trace_id"]
                 .as_str()
@@ -127,7 +111,6 @@ fn prometheus_returns_the_trace_id_of_a_span_rotel_received() {
         openmetrics(&REGISTRY, &mut VecSink::new(&mut body)).unwrap();
         body
     });
-    let target = SocketAddr::from(([127, 0, 0, 1], target));
     let prometheus = Prometheus::start_with(target, &["--enable-feature=exemplar-storage"]);
     let deadline = Instant::now() + Duration::from_secs(30);
     let (mut histogram, mut counter) = (Vec::new(), Vec::new());

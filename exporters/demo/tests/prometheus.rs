@@ -8,7 +8,7 @@ mod support;
 #[path = "../../tests/support/mod.rs"]
 mod http;
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use http::prometheus::Prometheus;
 use serde::Deserialize;
@@ -197,23 +197,15 @@ fn every_dashboard_and_alert_expression_returns_data_from_the_demo() {
     }
 
     // Exemplars from the demo's spans on the processing latency histogram.
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64();
-    let answer = prometheus.api(&format!(
-        "query_exemplars?query=stream_processor_processing_duration_ms_bucket&start={}&end={}",
-        now - 120.0,
-        now + 5.0
-    ));
-    assert_eq!(answer["status"], "success", "{answer}");
-    let exemplars: Vec<&serde_json::Value> = answer["data"]
-        .as_array()
-        .unwrap()
+    let series = prometheus.exemplars(
+        "stream_processor_processing_duration_ms_bucket",
+        Duration::from_secs(120),
+    );
+    let exemplars: Vec<&serde_json::Value> = series
         .iter()
         .flat_map(|s| s["exemplars"].as_array().unwrap())
         .collect();
-    assert!(!exemplars.is_empty(), "no exemplars: {answer}");
+    assert!(!exemplars.is_empty(), "no exemplars: {series:?}");
     for e in exemplars {
         let trace_id = e["labels"]["trace_id"].as_str().unwrap_or("");
         assert_eq!(trace_id.len(), 32, "{e}");

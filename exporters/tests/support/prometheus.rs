@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
@@ -128,11 +128,6 @@ impl Prometheus {
         }
     }
 
-    /// Where it listens.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
     /// Its log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("prometheus.log")).unwrap_or_default()
@@ -159,6 +154,20 @@ impl Prometheus {
             .as_array()
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// The series with exemplars for `promql` from `around` before now to `around` after:
+    /// `/api/v1/query_exemplars`' data array, each entry with its `exemplars`.
+    pub fn exemplars(&self, promql: &str, around: Duration) -> Vec<Value> {
+        let encoded: String = form_urlencoded::byte_serialize(promql.as_bytes()).collect();
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        let json = self.api(&format!(
+            "query_exemplars?query={encoded}&start={}&end={}",
+            (now - around).as_secs_f64(),
+            (now + around).as_secs_f64()
+        ));
+        assert_eq!(json["status"], "success", "exemplars of {promql}: {json}");
+        json["data"].as_array().cloned().unwrap_or_default()
     }
 
     /// Polls `promql` until `accept` takes its result (bounded), and returns it.

@@ -6,7 +6,7 @@
 #![allow(dead_code)] // each test file uses part of it
 
 use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -356,11 +356,11 @@ pub fn parse_spans(out: &str) -> Vec<PrintedSpan> {
 }
 
 /// Serves `render()` as OpenMetrics text on a free loopback port, one request at a time,
-/// on a background thread that lives as long as the test process.
-pub fn serve_openmetrics(render: impl Fn() -> Vec<u8> + Send + 'static) -> u16 {
+/// on a background thread that lives as long as the test process; returns the address.
+pub fn serve_openmetrics(render: impl Fn() -> Vec<u8> + Send + 'static) -> SocketAddr {
     use std::io::{Read, Write};
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().unwrap().port();
+    let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
@@ -383,5 +383,5 @@ pub fn serve_openmetrics(render: impl Fn() -> Vec<u8> + Send + 'static) -> u16 {
             let _ = stream.write_all(&body);
         }
     });
-    port
+    addr
 }
