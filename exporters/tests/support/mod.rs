@@ -38,12 +38,23 @@ impl Response {
 /// Sends `GET`/`HEAD`/... `target` with `headers` and `Connection: close`, reads the whole
 /// response.
 pub fn request(addr: SocketAddr, method: &str, target: &str, headers: &[(&str, &str)]) -> Response {
+    try_request(addr, method, target, headers)
+        .unwrap_or_else(|e| panic!("{method} {target} on {addr}: {e}"))
+}
+
+/// [`request`], with a connection or parse error returned instead of panicking.
+pub fn try_request(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<Response> {
     let mut raw = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (name, value) in headers {
         raw.push_str(&format!("{name}: {value}\r\n"));
     }
     raw.push_str("\r\n");
-    send_raw(addr, raw.as_bytes()).unwrap_or_else(|e| panic!("{method} {target} on {addr}: {e}"))
+    send_raw(addr, raw.as_bytes())
 }
 
 pub fn get(addr: SocketAddr, target: &str, headers: &[(&str, &str)]) -> Response {

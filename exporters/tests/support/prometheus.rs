@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use super::{get, send_raw};
+use super::{get, try_request};
 
 /// A Prometheus process and its temporary folder.
 pub struct Prometheus {
@@ -108,11 +108,8 @@ impl Prometheus {
         let mut prometheus = Prometheus { child, dir, addr };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(ready) = send_raw(
-                addr,
-                format!("GET /-/ready HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
-                    .as_bytes(),
-            ) && ready.status == 200
+            if let Ok(ready) = try_request(addr, "GET", "/-/ready", &[])
+                && ready.status == 200
             {
                 return Ok(prometheus);
             }
