@@ -13,6 +13,18 @@ use crate::value::{MetricKind, SeriesLabels, Value};
 /// Positions are stable (a slot index), increasing, and what a paused visit resumes from.
 pub type SeriesSink<'s> = dyn FnMut(usize, &SeriesLabels<'_>, &Value<'_>) -> ControlFlow<()> + 's;
 
+/// How far ahead of its collection a visit tells a family to prefetch (see
+/// [`Collect::prefetch`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prefetch {
+    /// Two families ahead: prefetch the family's own fields and any index its walk reads
+    /// first, with prefetch instructions only (no load that could wait on memory).
+    Far,
+    /// One family ahead: what `Far` asked for has likely arrived; read it if need be and
+    /// prefetch the first series.
+    Near,
+}
+
 /// A family the registry can hold: the metric types, both label-family kinds, and any
 /// custom collector (for example one that reads process statistics at scrape time).
 ///
@@ -61,6 +73,16 @@ pub trait Collect: Sync {
     /// Recordings sent to the overflow series so far, by reason.
     fn overflow_counts(&self) -> OverflowCounts {
         [0; OverflowReason::ALL.len()]
+    }
+
+    /// A hint that a visit will collect this family soon, so that the memory
+    /// [`collect`](Collect::collect) reads first can be loading while the families before
+    /// it are written: a registry's visit calls it with [`Prefetch::Far`] two families
+    /// ahead and with [`Prefetch::Near`] one family ahead. It must not change what any
+    /// visit sees. The default does nothing, which suits a family whose data is small or
+    /// computed at scrape time.
+    fn prefetch(&self, stage: Prefetch) {
+        let _ = stage;
     }
 
     /// Passes every series at position `from` or later to `sink`, in position order.

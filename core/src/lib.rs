@@ -89,7 +89,7 @@ pub mod visit;
 #[doc = include_str!("../IMPLEMENTATION.md")]
 pub mod implementation {}
 
-pub use collect::{Collect, SeriesSink};
+pub use collect::{Collect, Prefetch, SeriesSink};
 pub use config::{Limits, RegistryConfig};
 pub use error::{
     BoundsError, LabelError, OverflowCounts, OverflowReason, Reason, RegisterError,

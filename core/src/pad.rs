@@ -89,12 +89,18 @@ impl<T> Deref for CachePadded<T> {
 /// The alignment [`CachePadded`] uses on the target this crate was built for.
 pub const CACHE_LINE: usize = core::mem::align_of::<CachePadded<u8>>();
 
+/// Whether [`prefetch`] issues anything: on x86_64 (where SSE's prefetch is always there),
+/// except under loom and Miri. Where it is `false`, code that reads memory only to decide
+/// what to prefetch can skip the reads.
+pub(crate) const PREFETCHES: bool = cfg!(all(target_arch = "x86_64", not(corral_loom), not(miri)));
+
 /// Asks the CPU to start loading the cache line holding `at` into its caches, so that a
 /// read of it a little later does not wait on memory. Only a hint: it reads nothing the
-/// program sees and changes no result. Issued on x86_64 (where SSE's prefetch is always
-/// there); elsewhere, and under loom and Miri, it does nothing.
+/// program sees and changes no result. Issued where [`PREFETCHES`] says; elsewhere it does
+/// nothing.
 #[inline(always)]
 pub(crate) fn prefetch<T>(at: *const T) {
+    // The same condition as `PREFETCHES`, which `cfg` cannot name.
     #[cfg(all(target_arch = "x86_64", not(corral_loom), not(miri)))]
     // SAFETY: a prefetch never faults and is not a memory access in Rust's model, so any
     // address is allowed.

@@ -4,12 +4,13 @@
 use core::mem::MaybeUninit;
 use core::ops::ControlFlow;
 
-use crate::collect::{Collect, SeriesSink};
+use crate::collect::{Collect, Prefetch, SeriesSink};
 use crate::config::{Limits, RegistryConfig};
 use crate::error::{OverflowReason, Reason, RegisterError};
 use crate::macros::{const_fn, fresh_array};
 use crate::metric::MetricKind;
 use crate::names::{is_valid_label_name, is_valid_metric_name};
+use crate::pad::PREFETCHES;
 use crate::sync::{AtomicU32, AtomicUsize, Ordering, UnsafeCell, spin_loop};
 use crate::visit::{
     Cursor, FamilyInfo, OVERFLOW_LABEL, Phase, SeriesLabels, Value, Visit, Visitor,
@@ -395,6 +396,9 @@ impl<const FAMILIES: usize> Registry<FAMILIES> {
                 at.series = 0;
             }
             if at.phase == Phase::Series {
+                if PREFETCHES {
+                    self.prefetch_ahead(at.family);
+                }
                 let mut sink = |_: usize, labels: &SeriesLabels<'_>, value: &Value<'_>| {
                     visitor.series(&info, labels, value)
                 };
@@ -414,6 +418,18 @@ impl<const FAMILIES: usize> Registry<FAMILIES> {
                 series: 0,
                 phase: Phase::Header,
             };
+        }
+    }
+
+    /// Tells the two registered families after `index` that they come soon (see
+    /// [`Collect::prefetch`]), so that their memory loads while this one is written: in a
+    /// large registry their first slots are beyond the caches.
+    fn prefetch_ahead(&self, index: usize) {
+        if let Some(next) = self.entry(index + 1) {
+            next.metric.prefetch(Prefetch::Near);
+        }
+        if let Some(after) = self.entry(index + 2) {
+            after.metric.prefetch(Prefetch::Far);
         }
     }
 

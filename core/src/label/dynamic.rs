@@ -31,7 +31,7 @@ use core::ops::ControlFlow;
 
 use foldhash::fast::FixedState;
 
-use crate::collect::{Collect, OverflowTally, SeriesSink};
+use crate::collect::{Collect, OverflowTally, Prefetch, SeriesSink};
 use crate::config::{Limits, RegistryConfig};
 use crate::encoded::{self, EncodedValues};
 use crate::error::{LabelError, OverflowCounts, Reason};
@@ -42,7 +42,7 @@ use crate::metric::{
     HistogramCells, Metric, MetricKind, NativeHistogramCells, NativeHistogramConfig, SummaryCells,
     SummaryConfig, check_bounds, init_metric,
 };
-use crate::pad::{CachePadded, prefetch};
+use crate::pad::{CachePadded, PREFETCHES, prefetch};
 use crate::sync::{AtomicPtr, AtomicU8, AtomicU32, AtomicUsize, Ordering, UnsafeCell, spin_loop};
 use crate::value::SeriesLabels;
 
@@ -1050,6 +1050,29 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
 
     fn overflow_counts(&self) -> OverflowCounts {
         self.tally.snapshot()
+    }
+
+    /// [`Prefetch::Far`]: the fields `collect` reads first and the hint bytes (the lines
+    /// of up to 512 slots' hints), with no loads. [`Prefetch::Near`]: the hints of the
+    /// first 16 slots (fetched by `Far`) and the claimed slots among them, as
+    /// [`collect_slots`](Self::collect_slots) does for the groups ahead of the one it
+    /// reads.
+    fn prefetch(&self, stage: Prefetch) {
+        match stage {
+            Prefetch::Far => {
+                prefetch(&self.names);
+                prefetch(&self.tally);
+                for at in (0..SERIES).step_by(64).take(8) {
+                    prefetch(&self.hints[at]);
+                }
+            }
+            // Where nothing is prefetched, the hint loads would be for nothing.
+            Prefetch::Near if PREFETCHES => {
+                self.prefetch_claimed(0, self.claimed(0));
+                self.prefetch_claimed(8, self.claimed(8));
+            }
+            Prefetch::Near => {}
+        }
     }
 
     fn collect(&self, from: usize, sink: &mut SeriesSink<'_>) -> ControlFlow<usize> {
