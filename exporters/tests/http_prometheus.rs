@@ -2,6 +2,7 @@
 //! a free loopback port with a temporary storage folder and a 1 s scrape interval) scrapes
 //! the endpoint; its query API must then give back what was recorded.
 
+mod peers;
 mod support;
 
 use std::sync::Arc;

@@ -1,6 +1,7 @@
 //! The metrics server over real sockets: formats, compression, filtering, limits, auth,
 //! routes, slow and oversized clients, shutdown, and the three ways to run it.
 
+mod peers;
 mod support;
 
 use std::io::{Read, Write};

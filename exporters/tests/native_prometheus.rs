@@ -5,6 +5,7 @@
 //! `rate(...[1m])` within the bucket width of the exact quantiles of the known data, and
 //! read the classic histogram and the counter of the same scrape.
 
+mod peers;
 mod support;
 
 use corral_core::{

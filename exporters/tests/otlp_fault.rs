@@ -2,6 +2,7 @@
 //! same rate, the circuit breaker opens and closes again, memory stays flat, and the
 //! deltas the collector received sum exactly to the final cumulative value.
 
+mod peers;
 mod trace_support;
 
 use std::sync::Arc;

@@ -1,6 +1,7 @@
 //! OTLP metric push to a real collector (rotel), over gRPC and HTTP/protobuf, asserted
 //! from what the collector printed.
 
+mod peers;
 mod trace_support;
 
 use std::time::Duration;

@@ -6,10 +6,14 @@
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use corral_core::{Counter, Desc, DynamicFamily, Gauge, Histogram, Registry, RegistryConfig};
 use corral_exporters::push::{PushError, Pushgateway};
+
+mod peers;
+
+use peers::{start_on_fresh_ports, wait_ready};
 
 const BINARY: &str = "prometheus-pushgateway";
 
@@ -24,14 +28,6 @@ impl Drop for Gateway {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn start_gateway() -> Gateway {
@@ -50,10 +46,7 @@ fn start_gateway_with(extra: &[String]) -> Gateway {
         "`{BINARY}` is not installed; install it with `apt-get install -y prometheus-pushgateway` \
          (Debian; the service need not run) or run ./test.sh, which installs it"
     );
-    // A gateway that exits before it is ready most likely lost its port to a concurrent
-    // test between `free_port` releasing it and the gateway binding it: retry on another.
-    for _ in 0..5 {
-        let port = free_port();
+    start_on_fresh_ports("the Pushgateway", |[port]| {
         let child = Command::new(BINARY)
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--persistence.file=")
@@ -64,23 +57,19 @@ fn start_gateway_with(extra: &[String]) -> Gateway {
             .spawn()
             .expect("start prometheus-pushgateway");
         let mut gateway = Gateway { child, port };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            // Up is enough: with authentication configured, readiness answers 401.
-            if get(port, "/-/ready").is_some_and(|(status, _)| status == 200 || status == 401) {
-                return gateway;
-            }
-            if let Ok(Some(_)) = gateway.child.try_wait() {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the Pushgateway on port {port} did not become ready within 20 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-    panic!("the Pushgateway exited before it was ready, five times (each on a fresh port)");
+        // Up is enough: with authentication configured, readiness answers 401.
+        let ready =
+            || get(port, "/-/ready").is_some_and(|(status, _)| status == 200 || status == 401);
+        let what = format!("the Pushgateway on port {port}");
+        wait_ready(
+            &mut gateway.child,
+            &what,
+            Duration::from_secs(20),
+            ready,
+            String::new,
+        )?;
+        Ok(gateway)
+    })
 }
 
 /// A plain HTTP/1.0 GET: the status and the body.

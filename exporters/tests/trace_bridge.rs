@@ -1,6 +1,7 @@
 //! The `tracing` bridge: a `tracing` span becomes a span of the provider, reaches rotel,
 //! and is the current context that span exemplars read.
 
+mod peers;
 #[path = "trace_support/mod.rs"]
 mod support;
 

@@ -2,6 +2,7 @@
 //! made while it was current, and a real Prometheus (exemplar storage on) that scraped the
 //! OpenMetrics text and returns the span's trace id from `/api/v1/query_exemplars`.
 
+mod peers;
 #[path = "trace_support/mod.rs"]
 mod support;
 // The HTTP tests' helpers, for their Prometheus server.

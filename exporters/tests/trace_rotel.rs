@@ -1,6 +1,7 @@
 //! Spans exported to a real `rotel` collector over gRPC and HTTP: trace continuity through
 //! message headers, the four samplers, and export under each kind of runtime.
 
+mod peers;
 #[path = "trace_support/mod.rs"]
 mod support;
 

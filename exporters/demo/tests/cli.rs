@@ -1,12 +1,14 @@
 //! Bad flags and configurations: a clear error naming the problem, a non-zero exit, and
 //! nothing started.
 
+#[path = "../../tests/peers/mod.rs"]
+mod peers;
 mod support;
 
 use std::net::TcpListener;
 use std::process::{Command, Output};
 
-use support::TempDir;
+use peers::TempDir;
 
 fn demo(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_corral-demo"))

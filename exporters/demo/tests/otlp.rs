@@ -2,6 +2,8 @@
 //! arrive (the final push at shutdown included), and the consumer span of the simulated
 //! Kafka hop continues the producer's trace.
 
+#[path = "../../tests/peers/mod.rs"]
+mod peers;
 #[path = "../../tests/trace_support/mod.rs"]
 mod trace_support;
 

@@ -3,6 +3,8 @@
 //! legend names labels the result has; the alert rules load; the latency histograms carry
 //! exemplars with the trace ids of the demo's spans.
 
+#[path = "../../tests/peers/mod.rs"]
+mod peers;
 mod support;
 // The exporters' HTTP test helpers, for their Prometheus server.
 #[path = "../../tests/support/mod.rs"]

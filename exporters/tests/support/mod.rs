@@ -2,6 +2,8 @@
 //! test controls every byte it sends) and a collector that holds a render open.
 #![allow(dead_code)]
 
+// `prometheus` starts its server through `crate::peers`, which the including test crate
+// declares (`tests/peers/mod.rs`).
 pub mod prometheus;
 
 use std::io::{Read, Write};

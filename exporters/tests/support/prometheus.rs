@@ -6,17 +6,18 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
 use super::{get, try_request};
+use crate::peers::{TempDir, start_on_fresh_ports, wait_ready};
 
 /// A Prometheus process and its temporary folder.
 pub struct Prometheus {
     child: Child,
-    dir: PathBuf,
+    /// Removed after the process is killed (fields drop after `drop` runs).
+    dir: TempDir,
     addr: SocketAddr,
 }
 
@@ -24,7 +25,6 @@ impl Drop for Prometheus {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -48,47 +48,26 @@ impl Prometheus {
 
     /// Running `config` (a whole `prometheus.yml`), with `flags` added to its command line.
     pub fn with_config(config: &str, flags: &[&str]) -> Self {
-        let mut failures = Vec::new();
-        for _ in 0..5 {
-            match Self::try_start(config, flags) {
-                Ok(prometheus) => return prometheus,
-                Err(log) => failures.push(log),
-            }
-        }
-        panic!(
-            "Prometheus exited before it was ready, five times; its logs:\n{}",
-            failures.join("\n---\n")
-        );
+        start_on_fresh_ports("Prometheus", |[port]| Self::try_start(config, flags, port))
     }
 
-    /// One start on a fresh port. `Err` carries the log of a server that exited before it
-    /// was ready (for example because a concurrent test took the port in the moment
-    /// between reading it and the server binding it); the caller retries on another.
-    fn try_start(config: &str, flags: &[&str]) -> Result<Self, String> {
-        static STARTS: AtomicU32 = AtomicU32::new(0);
+    /// One start on `port`. `Err` carries the log of a server that exited before it was
+    /// ready.
+    fn try_start(config: &str, flags: &[&str], port: u16) -> Result<Self, String> {
         let binary = std::env::var_os("PROMETHEUS_BIN")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("prometheus"));
-        let dir = std::env::temp_dir().join(format!(
-            "corral-prometheus-{}-{}",
-            std::process::id(),
-            STARTS.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(dir.join("data")).unwrap();
-        let config_path = dir.join("prometheus.yml");
+        let dir = TempDir::new("prometheus");
+        std::fs::create_dir_all(dir.0.join("data")).unwrap();
+        let config_path = dir.0.join("prometheus.yml");
         std::fs::write(&config_path, config).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
+        let log = std::fs::File::create(dir.0.join("prometheus.log")).unwrap();
         let child = Command::new(&binary)
             .arg(format!("--config.file={}", config_path.display()))
             .arg(format!(
                 "--storage.tsdb.path={}",
-                dir.join("data").display()
+                dir.0.join("data").display()
             ))
             .arg(format!("--web.listen-address={addr}"))
             .arg("--log.level=warn")
@@ -106,28 +85,24 @@ impl Prometheus {
                 )
             });
         let mut prometheus = Prometheus { child, dir, addr };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(ready) = try_request(addr, "GET", "/-/ready", &[])
-                && ready.status == 200
-            {
-                return Ok(prometheus);
-            }
-            if let Ok(Some(status)) = prometheus.child.try_wait() {
-                return Err(format!("exited ({status}):\n{}", prometheus.log()));
-            }
-            assert!(
-                Instant::now() < deadline,
-                "Prometheus on {addr} not ready within 30 s; its log:\n{}",
-                prometheus.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let ready =
+            || try_request(addr, "GET", "/-/ready", &[]).is_ok_and(|ready| ready.status == 200);
+        let log_path = prometheus.dir.0.join("prometheus.log");
+        let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+        let what = format!("Prometheus on {addr}");
+        wait_ready(
+            &mut prometheus.child,
+            &what,
+            Duration::from_secs(30),
+            ready,
+            log,
+        )?;
+        Ok(prometheus)
     }
 
     /// Its log so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("prometheus.log")).unwrap_or_default()
+        std::fs::read_to_string(self.dir.0.join("prometheus.log")).unwrap_or_default()
     }
 
     /// `GET /api/v1/<path>`: the whole JSON answer, whatever its status.

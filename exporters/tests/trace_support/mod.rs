@@ -5,81 +5,15 @@
 
 #![allow(dead_code)] // each test file uses part of it
 
+// The including test crate declares `mod peers;` (`tests/peers/mod.rs`).
+use crate::peers::{TempDir, start_on_fresh_ports, wait_ready};
+
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// A free loopback port (bound, read, released).
-pub fn free_port() -> u16 {
-    free_ports::<1>()[0]
-}
-
-/// `N` distinct free loopback ports: every listener is held until all are read, so two
-/// calls in one set never return the same port.
-pub fn free_ports<const N: usize>() -> [u16; N] {
-    let listeners: [TcpListener; N] =
-        std::array::from_fn(|_| TcpListener::bind("127.0.0.1:0").expect("no free loopback port"));
-    listeners.map(|l| {
-        l.local_addr()
-            .expect("bound listener has an address")
-            .port()
-    })
-}
-
-/// A fresh directory under the system temp dir, removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "corral-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Why a peer did not come up.
-enum NotListening {
-    /// The process ended first (for example: another test took the port in the moment
-    /// between `free_ports` releasing it and the peer binding it).
-    Exited(String),
-}
-
-fn wait_for_port(
-    port: u16,
-    child: &mut Child,
-    what: &str,
-    log: &dyn Fn() -> String,
-) -> Result<(), NotListening> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Ok(());
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(NotListening::Exited(format!(
-                "{what} exited ({status}) before listening on {port}:\n{}",
-                log()
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("{what} did not listen on {port} within 20 s:\n{}", log());
-}
 
 /// Collects a child's stdout lines in the background.
 fn collect(child: &mut Child) -> Arc<Mutex<String>> {
@@ -138,32 +72,21 @@ pub struct Rotel {
 }
 
 impl Rotel {
-    /// A collector on fresh ports. A start that loses its ports to a concurrent test (the
-    /// process exits before listening) is retried on new ones, up to five times.
+    /// A collector on fresh ports (retried on new ones if it loses them, see
+    /// [`start_on_fresh_ports`]).
     pub fn start() -> Self {
-        let mut failures = Vec::new();
-        for _ in 0..5 {
-            let [grpc_port, http_port] = free_ports();
-            match Self::try_start_on(grpc_port, http_port) {
-                Ok(rotel) => return rotel,
-                Err(NotListening::Exited(why)) => failures.push(why),
-            }
-        }
-        panic!(
-            "rotel did not start in five tries:\n{}",
-            failures.join("\n")
-        );
+        start_on_fresh_ports("rotel", |[grpc_port, http_port]| {
+            Self::try_start_on(grpc_port, http_port)
+        })
     }
 
     /// A collector on these ports (for example those of one stopped before).
     pub fn start_on(grpc_port: u16, http_port: u16) -> Self {
-        match Self::try_start_on(grpc_port, http_port) {
-            Ok(rotel) => rotel,
-            Err(NotListening::Exited(why)) => panic!("{why}"),
-        }
+        Self::try_start_on(grpc_port, http_port).unwrap_or_else(|why| panic!("{why}"))
     }
 
-    fn try_start_on(grpc_port: u16, http_port: u16) -> Result<Self, NotListening> {
+    /// One start; `Err` if the process exited before it listened on both ports.
+    fn try_start_on(grpc_port: u16, http_port: u16) -> Result<Self, String> {
         let binary = rotel_binary();
         let dir = TempDir::new("rotel");
         let log_file = dir.0.join("rotel.log");
@@ -194,8 +117,24 @@ impl Rotel {
                 std::fs::read_to_string(&log_file).unwrap_or_default()
             )
         };
-        let up = wait_for_port(grpc_port, &mut child, "rotel (gRPC)", &log)
-            .and_then(|()| wait_for_port(http_port, &mut child, "rotel (HTTP)", &log));
+        let listening = |port: u16| move || TcpStream::connect(("127.0.0.1", port)).is_ok();
+        let within = Duration::from_secs(20);
+        let up = wait_ready(
+            &mut child,
+            "rotel (gRPC)",
+            within,
+            listening(grpc_port),
+            log,
+        )
+        .and_then(|()| {
+            wait_ready(
+                &mut child,
+                "rotel (HTTP)",
+                within,
+                listening(http_port),
+                log,
+            )
+        });
         if let Err(e) = up {
             let _ = child.kill();
             let _ = child.wait();
