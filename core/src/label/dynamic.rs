@@ -1054,9 +1054,8 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
 
     /// [`Prefetch::Far`]: the fields `collect` reads first and the hint bytes (the lines
     /// of up to 512 slots' hints), with no loads. [`Prefetch::Near`]: the hints of the
-    /// first 16 slots (fetched by `Far`) and the claimed slots among them, as
-    /// [`collect_slots`](Self::collect_slots) does for the groups ahead of the one it
-    /// reads.
+    /// first 16 slots (fetched by `Far`) and the claimed slots among them, as the walk in
+    /// `collect` does for the groups ahead of the one it reads.
     fn prefetch(&self, stage: Prefetch) {
         match stage {
             Prefetch::Far => {
