@@ -1057,20 +1057,23 @@ impl<M: Metric, const LABELS: usize, const SERIES: usize, const KEY_BYTES: usize
     /// first 16 slots (fetched by `Far`) and the claimed slots among them, as the walk in
     /// `collect` does for the groups ahead of the one it reads.
     fn prefetch(&self, stage: Prefetch) {
+        // Where nothing is prefetched (and the registry never asks), this compiles to
+        // nothing: the hint loads would be for nothing.
+        if !PREFETCHES {
+            return;
+        }
         match stage {
             Prefetch::Far => {
                 prefetch(&self.names);
                 prefetch(&self.tally);
-                for at in (0..SERIES).step_by(64).take(8) {
-                    prefetch(&self.hints[at]);
+                for hint in self.hints.iter().step_by(64).take(8) {
+                    prefetch(hint);
                 }
             }
-            // Where nothing is prefetched, the hint loads would be for nothing.
-            Prefetch::Near if PREFETCHES => {
+            Prefetch::Near => {
                 self.prefetch_claimed(0, self.claimed(0));
                 self.prefetch_claimed(8, self.claimed(8));
             }
-            Prefetch::Near => {}
         }
     }
 
