@@ -13,12 +13,6 @@ use std::process::Child;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-/// A free loopback port (bound, read, released).
-pub fn free_port() -> u16 {
-    let [port] = free_ports();
-    port
-}
-
 /// `N` distinct free loopback ports: every listener is held until all are read, so two
 /// ports of one call are never the same.
 pub fn free_ports<const N: usize>() -> [u16; N] {

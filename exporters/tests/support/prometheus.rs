@@ -13,6 +13,9 @@ use serde_json::Value;
 use super::{get, try_request};
 use crate::peers::{TempDir, start_on_fresh_ports, wait_ready};
 
+/// The server's log file, in its temporary folder.
+const LOG: &str = "prometheus.log";
+
 /// A Prometheus process and its temporary folder.
 pub struct Prometheus {
     child: Child,
@@ -62,7 +65,7 @@ impl Prometheus {
         let config_path = dir.0.join("prometheus.yml");
         std::fs::write(&config_path, config).unwrap();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let log = std::fs::File::create(dir.0.join("prometheus.log")).unwrap();
+        let log = std::fs::File::create(dir.0.join(LOG)).unwrap();
         let child = Command::new(&binary)
             .arg(format!("--config.file={}", config_path.display()))
             .arg(format!(
@@ -87,8 +90,8 @@ impl Prometheus {
         let mut prometheus = Prometheus { child, dir, addr };
         let ready =
             || try_request(addr, "GET", "/-/ready", &[]).is_ok_and(|ready| ready.status == 200);
-        let log_path = prometheus.dir.0.join("prometheus.log");
-        let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+        // Borrows only the folder, beside the child `wait_ready` polls.
+        let log = || log_in(&prometheus.dir);
         let what = format!("Prometheus on {addr}");
         wait_ready(
             &mut prometheus.child,
@@ -102,7 +105,7 @@ impl Prometheus {
 
     /// Its log so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.0.join("prometheus.log")).unwrap_or_default()
+        log_in(&self.dir)
     }
 
     /// `GET /api/v1/<path>`: the whole JSON answer, whatever its status.
@@ -165,4 +168,9 @@ impl Prometheus {
             std::thread::sleep(Duration::from_millis(250));
         }
     }
+}
+
+/// The log a server started in `dir` has written so far.
+fn log_in(dir: &TempDir) -> String {
+    std::fs::read_to_string(dir.0.join(LOG)).unwrap_or_default()
 }
