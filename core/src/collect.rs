@@ -77,9 +77,10 @@ pub trait Collect: Sync {
 
     /// A hint that a visit will collect this family soon, so that the memory
     /// [`collect`](Collect::collect) reads first can be loading while the families before
-    /// it are written: a registry's visit calls it with [`Prefetch::Far`] two families
-    /// ahead and with [`Prefetch::Near`] one family ahead. It must not change what any
-    /// visit sees. The default does nothing, which suits a family whose data is small or
+    /// it are written: on targets where Corral issues prefetch instructions (x86_64, not
+    /// under loom or Miri), a registry's visit calls it with [`Prefetch::Far`] two families
+    /// ahead and with [`Prefetch::Near`] one family ahead; elsewhere it never calls it. It
+    /// must not change what any visit sees. The default does nothing, which suits a family whose data is small or
     /// computed at scrape time.
     fn prefetch(&self, stage: Prefetch) {
         let _ = stage;
